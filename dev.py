@@ -4,7 +4,7 @@
     python3 dev.py demo    # train a small DCGAN on the built-in sprites (CPU, < 10 min)
     python3 dev.py test    # every test: nbdev_test (smoke settings), then pytest tests/
     python3 dev.py sync    # fail if nbdev_export or nbdev_clean would change a tracked file
-    python3 dev.py shell   # print the line that activates the environment
+    eval "$(python3 dev.py shell)"   # activate the environment in this shell
 
 Each command creates (once) and reuses a virtual environment, by default in
 ~/.cache/gan_notes/venv (GAN_NOTES_VENV overrides), and installs this checkout
@@ -40,7 +40,7 @@ def _env():
 
 
 def _run(*cmd, **kw):
-    print("+", " ".join(str(c) for c in cmd), flush=True)
+    print("+", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
     return subprocess.run([str(c) for c in cmd], cwd=kw.pop("cwd", ROOT), env=kw.pop("env", _env()), **kw)
 
 
@@ -55,23 +55,22 @@ def _stamp(*parts):
 
 
 def ensure_env():
-    "Create the venv and install dependencies when they changed; install this checkout."
+    "Create the venv and install dependencies when they changed; install this checkout. Output goes to stderr."
     py = _bin("python")
     if not py.exists():
-        print(f"creating a virtual environment in {VENV}", flush=True)
+        print(f"creating a virtual environment in {VENV}", file=sys.stderr, flush=True)
         VENV.parent.mkdir(parents=True, exist_ok=True)
-        _check(sys.executable, "-m", "venv", VENV)
+        _check(sys.executable, "-m", "venv", VENV, stdout=sys.stderr)
     deps = _stamp(*TORCH, (ROOT / "settings.ini").read_text(), (ROOT / "setup.py").read_text())
     deps_file, here_file = VENV / ".gan_notes_deps", VENV / ".gan_notes_checkout"
     if not deps_file.exists() or deps_file.read_text() != deps:
-        _check(py, "-m", "pip", "install", "-q", "--upgrade", "pip")
-        _check(py, "-m", "pip", "install", "-q", *TORCH)
-        _check(py, "-m", "pip", "install", "-q", "-e", ".[dev]")
+        _check(py, "-m", "pip", "install", "-q", *TORCH, stdout=sys.stderr)
+        _check(py, "-m", "pip", "install", "-q", "-e", ".[dev]", stdout=sys.stderr)
         deps_file.write_text(deps)
         here_file.write_text(str(ROOT))
     if not here_file.exists() or here_file.read_text() != str(ROOT):
         # the venv is shared between checkouts: point the editable install at this one
-        _check(py, "-m", "pip", "install", "-q", "--no-deps", "-e", ".")
+        _check(py, "-m", "pip", "install", "-q", "--no-deps", "-e", ".", stdout=sys.stderr)
         here_file.write_text(str(ROOT))
     return py
 

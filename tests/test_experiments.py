@@ -90,3 +90,13 @@ def test_papermill_cli_as_the_card_writes_it(smoke_env, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out_dir / "metrics.json").read_text())["dataset"] == "sprites"
+
+
+def test_readme_demo_command(smoke_env, tmp_path):
+    "The README's first command, as written, shrunk by the smoke setting and pointed at a temporary folder."
+    env = dict(smoke_env, GAN_NOTES_DEMO_OUT=str(tmp_path / "demo"))
+    r = subprocess.run(["python3", "dev.py", "demo"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert m["dataset"] == "sprites" and m["image_size"] == 32 and m["device"] == "cpu" and m["n_modes"] == 96
+    assert (tmp_path / "demo" / "train_dcgan.ipynb").is_file() and "modes_covered" in r.stdout
