@@ -9,9 +9,10 @@ NBS = ROOT / "nbs"
 
 
 @pytest.fixture
-def smoke_env(monkeypatch):
-    "The environment of the test command: experiments shrink to seconds."
+def smoke_env(monkeypatch, tmp_path):
+    "The environment of the test command: experiments shrink to seconds; decoded folders cache in tmp_path."
     monkeypatch.setenv("GAN_NOTES_SMOKE", "1")
+    monkeypatch.setenv("GAN_NOTES_CACHE", str(tmp_path / "folder-cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     # papermill's kernel is started as plain `python`: make it this interpreter
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
