@@ -100,3 +100,10 @@ def test_readme_demo_command(smoke_env, tmp_path):
     m = json.loads((tmp_path / "demo" / "metrics.json").read_text())
     assert m["dataset"] == "sprites" and m["image_size"] == 32 and m["device"] == "cpu" and m["n_modes"] == 96
     assert (tmp_path / "demo" / "train_dcgan.ipynb").is_file() and "modes_covered" in r.stdout
+
+
+def test_real_dataset_missing_says_how_to_get_it(smoke_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_NOTES_DATA", str(tmp_path / "no-data-here"))
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        run_nb(NBS / "train_dcgan.ipynb", tmp_path / "cars.ipynb", tmp_path, out_dir="o", dataset="cars")
+    assert e.value.ename == "DatasetNotFound" and "python -m gan_notes.download cars" in e.value.evalue
