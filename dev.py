@@ -60,7 +60,10 @@ def ensure_env():
     if not py.exists():
         print(f"creating a virtual environment in {VENV}", file=sys.stderr, flush=True)
         VENV.parent.mkdir(parents=True, exist_ok=True)
-        _check(sys.executable, "-m", "venv", VENV, stdout=sys.stderr)
+        if _run(sys.executable, "-m", "venv", VENV, stdout=sys.stderr).returncode:
+            shutil.rmtree(VENV, ignore_errors=True)  # no half-made environment for the next call to trust
+            sys.exit(f"could not create a virtual environment with {sys.executable}. On Debian or Ubuntu install "
+                     "the venv module first: sudo apt-get install python3-venv")
     deps = _stamp(*TORCH, (ROOT / "settings.ini").read_text(), (ROOT / "setup.py").read_text())
     deps_file, here_file = VENV / ".gan_notes_deps", VENV / ".gan_notes_checkout"
     if not deps_file.exists() or deps_file.read_text() != deps:
