@@ -16,10 +16,8 @@ cfg = cfg["DEFAULT"]
 for key in ("lib_name", "version", "description", "author", "min_python", "git_url"):
     assert cfg.get(key), f"settings.ini lacks {key}"
 
-licenses = {
-    "apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License"),
-    "mit": ("MIT License", "OSI Approved :: MIT License"),
-}
+# SPDX expressions: setuptools deprecates license classifiers
+licenses = {"apache2": "Apache-2.0", "mit": "MIT", "bsd3": "BSD-3-Clause", "gpl3": "GPL-3.0-only"}
 statuses = ["Planning", "Pre-Alpha", "Alpha", "Beta", "Production/Stable", "Mature", "Inactive"]
 py_versions = ["3.10", "3.11", "3.12", "3.13"]
 min_python = cfg["min_python"]
@@ -36,14 +34,13 @@ setup(
     author=cfg["author"],
     author_email=cfg.get("author_email", ""),
     url=cfg["git_url"],
-    license=lic[0] if lic else cfg.get("license"),
+    license=lic or cfg.get("license"),
     keywords=cfg.get("keywords", ""),
     classifiers=[
         "Development Status :: " + cfg.get("status", "3") + " - " + statuses[int(cfg.get("status", "3"))],
         "Intended Audience :: " + cfg.get("audience", "Developers").title(),
         "Natural Language :: " + cfg.get("language", "English").title(),
     ]
-    + (["License :: " + lic[1]] if lic else [])
     + ["Programming Language :: Python :: " + v for v in py_versions if v >= min_python],
     python_requires=">=" + min_python,
     packages=find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
