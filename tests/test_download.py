@@ -481,3 +481,17 @@ def test_command_line(sources_env, tmp_path):
     r = subprocess.run([sys.executable, "-m", "gan_notes.download", "cars", "--quiet"],
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 1 and "needs a Kaggle API token" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_decompression_bomb_is_refused_before_writing(tmp_path):
+    import zipfile as zf
+    from gan_notes.download import UnsafeArchiveError, safe_extract
+    bomb = tmp_path / "bomb.zip"
+    with zf.ZipFile(bomb, "w", compression=zf.ZIP_DEFLATED) as z:
+        z.writestr("images/zeros.png", b"\0" * 20_000_000)   # 20 MB of zeros pack into about 20 kB
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(UnsafeArchiveError, match="decompression bomb"):
+        safe_extract(bomb, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.zip"]   # nothing written, not even a temp folder
+    safe_extract(bomb, tmp_path / "out", max_ratio=10_000)               # a caller who trusts it may raise the limit
+    assert (tmp_path / "out" / "images" / "zeros.png").stat().st_size == 20_000_000
