@@ -86,7 +86,8 @@ def demo(args):
     _check(_bin("papermill"), "nbs/train_dcgan.ipynb", out / "train_dcgan.ipynb",
            "-p", "dataset", "sprites", "-p", "image_size", "32", "-p", "device", "cpu",
            "-p", "out_dir", str(out), *args)
-    print(f"\ndone: {out}/ holds the executed notebook, samples.png, losses.png and metrics.json")
+    print(f"\ndone: {out}/ holds the executed notebook, samples.png, losses.png, coverage.png, run.json, metrics.json "
+          "and the last checkpoints (a second call resumes from them; add `-p resume False` to start afresh)")
     print((ROOT / out / "metrics.json").read_text())
 
 
