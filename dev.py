@@ -34,7 +34,6 @@ def _env():
     # the venv first on PATH: Jupyter's kernel spec starts plain `python`
     env["PATH"] = str(_bin("")).rstrip(os.sep) + os.pathsep + env.get("PATH", "")
     env["VIRTUAL_ENV"] = str(VENV)
-    env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
