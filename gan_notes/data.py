@@ -29,7 +29,7 @@ __all__ = ['FITS', 'IMAGE_EXTENSIONS', 'DATASETS', 'DATASET_MODULES', 'SPRITE_SH
            'N_SPRITE_MODES', 'ImageSet', 'Batches', 'image_files', 'decode_image', 'fit_image', 'read_image',
            'cache_dir', 'folder_key', 'load_image_folder', 'folder_labels', 'DatasetSpec', 'register_dataset',
            'dataset_names', 'check_dataset', 'load_dataset', 'SpriteSpec', 'render_sprites', 'make_sprites',
-           'decode_sprites', 'sprite_coverage', 'plot_sprite_coverage', 'describe', 'main']
+           'make_sprites64', 'decode_sprites', 'sprite_coverage', 'plot_sprite_coverage', 'describe', 'main']
 
 # %% ../nbs/01_data.ipynb #667cd48f
 @dataclass
@@ -388,8 +388,15 @@ def make_sprites(n: int = 10_000, image_size: int = 32, seed: int = 0, shapes: i
     spec = SpriteSpec(shapes, colours, grid)
     g = torch.Generator().manual_seed(seed)
     modes = (torch.arange(n) % spec.n_modes)[torch.randperm(n, generator=g)]
+    name = "sprites" if spec == SPRITES else f"sprites{spec.n_modes}"
     return ImageSet(render_sprites(modes, image_size, seed=seed + 1, spec=spec), labels=modes, classes=spec.names(),
-                    name="sprites", meta={"sprites": spec})
+                    name=name, meta={"sprites": spec})
+
+
+@register_dataset("sprites64", "built-in: sprites with 64 modes (4 shapes x 4 colours x 4 cells), for the diversity experiment")
+def make_sprites64(n: int = 10_000, image_size: int = 32, seed: int = 0) -> ImageSet:
+    "Sprites with the first 4 colours only: 64 modes."
+    return make_sprites(n, image_size, seed, shapes=4, colours=4, grid=2)
 
 # %% ../nbs/01_data.ipynb #70c8055d
 def _hue_sat_val(rgb: torch.Tensor):

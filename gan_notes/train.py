@@ -25,7 +25,7 @@ from .data import Batches, ImageSet
 
 # %% auto #0
 __all__ = ['NormalLatent', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'checkpoint_files', 'latest_checkpoint',
-           'rng_state', 'set_rng_state', 'Trainer', 'plot_losses']
+           'rng_state', 'set_rng_state', 'Conditioned', 'Trainer', 'plot_losses']
 
 # %% ../nbs/03_train.ipynb #9eb2d0de
 class NormalLatent:
@@ -99,6 +99,14 @@ def set_rng_state(state: dict):
     if state["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
 
 # %% ../nbs/03_train.ipynb #25dd0aa6
+class Conditioned(nn.Module):
+    "A conditional critic D(x, y) seen as a function of x alone, for losses and penalties written for D(x)."
+    def __init__(self, net: nn.Module, y: torch.Tensor):
+        super().__init__()
+        self.net, self.y = net, y
+    def forward(self, x): return self.net(x, self.y)
+
+
 class Trainer:
     "Train a generator against a critic with pluggable loss, penalties, constraints, augmentation and input source."
     # `seed` seeds the training; seed before building the networks too (`seed_everything`) for a repeatable start
@@ -112,7 +120,8 @@ class Trainer:
                  sample_every: int = 500, checkpoint_every: int = 1000, keep_checkpoints: int = 2,
                  log_every: int = 50, n_samples: int = 64, evaluate: Callable | None = None,
                  eval_every: int | None = None, ema: float | None = None, on_nonfinite: str = "stop",
-                 max_rollbacks: int = 3, params: dict | None = None, progress: bool = True):
+                 max_rollbacks: int = 3, params: dict | None = None, progress: bool = True,
+                 fake_pool: Callable | None = None, conditional: bool = False):
         for k, v in dict(batch_size=batch_size, n_critic=n_critic, sample_every=sample_every,
                          checkpoint_every=checkpoint_every, log_every=log_every, n_samples=n_samples).items():
             if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
@@ -120,11 +129,14 @@ class Trainer:
         self.device = get_device(device)
         self.G, self.D = generator.to(self.device), critic.to(self.device)
         self.data, self.loss, self.seed = data, loss, seed
-        self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device)
+        if conditional and (data.labels is None or not data.classes):
+            raise ValueError(f"conditional training needs a labelled dataset: {data.name!r} has no categories")
+        self.conditional, self.n_classes = conditional, len(data.classes) if conditional else 0
+        self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device, labels=conditional)
         self.batch_size, self.n_critic = batch_size, n_critic
         self.source = source or NormalLatent(getattr(generator, "nz", 100))
         self.penalties, self.constraints, self.g_regularisers = list(penalties), list(constraints), list(g_regularisers)
-        self.augment = augment
+        self.augment, self.fake_pool = augment, fake_pool
         # optimisers: a factory taking the parameters, or Adam with the DCGAN settings
         make = lambda f, ps: f(ps) if f else torch.optim.Adam(ps, lr=lr, betas=betas)
         self.opt_g, self.opt_d = make(opt_g, self.G.parameters()), make(opt_d, self.D.parameters())
@@ -140,29 +152,45 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if ema else None
         # the same fixed inputs for every sample grid, also after a resume
         self.fixed = self.source(n_samples, self.device, torch.Generator().manual_seed(seed + 12345))
-        self.step, self.train_time = 0, 0.0
+        # a conditional grid cycles through the classes: column j of an 8-wide grid shows class j (mod K)
+        self.fixed_labels = torch.arange(n_samples, device=self.device) % self.n_classes if conditional else None
+        self.step, self.train_time, self.stopped_by_time = 0, 0.0, False
         self.history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": []}
         for p in self.penalties + self.g_regularisers: self.history[_name(p)] = []
         self.metrics: list[dict] = []
         self._pending: list[torch.Tensor] = []
 
     # one step -------------------------------------------------------------------------------
-    def _critic(self, x):
-        return self.D(self.augment(x) if self.augment else x)
+    def _critic(self, D, x):
+        return D(self.augment(x) if self.augment else x)
+
+    def _real(self):
+        "A real batch and its labels (None unless conditional)."
+        b = next(self.batches)
+        return b if self.conditional else (b, None)
+
+    def _generate(self, G, z, y):
+        return G(z) if y is None else G(z, y)
+
+    def _conditioned(self, y) -> nn.Module:
+        "The critic as a function of images alone (what losses and penalties see); for a conditional one, given labels y."
+        return self.D if y is None else Conditioned(self.D, y)
 
     def train_step(self):
         "One generator update after `n_critic` critic updates; losses are kept on the device."
         B, dev = self.batch_size, self.device
         for i in range(self.n_critic):
-            real = next(self.batches)
+            real, y = self._real()                  # a conditional G is asked for the real batch's labels
             z = self.source(B, dev)
             if i == self.n_critic - 1:
-                fake = self.G(z)                    # kept with gradients for the generator step
+                fake = self._generate(self.G, z, y)  # kept with gradients for the generator step
                 fake_d = fake.detach()
             else:
-                with torch.no_grad(): fake_d = self.G(z)
-            d_loss = self.loss.d_loss(self._critic(real), self._critic(fake_d))
-            pens = [p(self.D, real, fake_d) for p in self.penalties]
+                with torch.no_grad(): fake_d = self._generate(self.G, z, y)
+            if self.fake_pool is not None: fake_d = self.fake_pool(fake_d)  # e.g. half from a history of old fakes
+            D = self._conditioned(y)
+            d_loss = self.loss.d_loss(self._critic(D, real), self._critic(D, fake_d))
+            pens = [p(D, real, fake_d) for p in self.penalties]
             total = d_loss + sum(pens) if pens else d_loss
             self.opt_d.zero_grad(set_to_none=True)
             total.backward()
@@ -170,7 +198,7 @@ class Trainer:
             for c in self.constraints: c(self.D)
         self.D.requires_grad_(False)  # no gradients for weights this step does not update
         try:
-            g_loss = self.loss.g_loss(self._critic(fake))
+            g_loss = self.loss.g_loss(self._critic(D, fake))
             regs = [r(z, fake) for r in self.g_regularisers]
             self.opt_g.zero_grad(set_to_none=True)
             (g_loss + sum(regs) if regs else g_loss).backward()
@@ -205,14 +233,24 @@ class Trainer:
     # outputs --------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None, batch: int = 256,
-               ema: bool | None = None) -> torch.Tensor:
-        "Generated images (float, [-1, 1], CPU) from `z`, `n` fresh inputs or the fixed ones; by the EMA generator if there is one."
+               ema: bool | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        "Generated images (float, [-1, 1], CPU) from `z`, `n` fresh inputs or the fixed ones; by the EMA generator if there is one. A conditional generator is asked for `labels` (default: the fixed grid's, or uniformly drawn ones)."
+        fixed = z is None and n is None
         if z is None: z = self.fixed if n is None else self.source(n, self.device)
+        if self.conditional:
+            if labels is None:
+                labels = self.fixed_labels if fixed else torch.randint(self.n_classes, (len(z),), device=self.device)
+            labels = torch.as_tensor(labels, device=self.device).long()
+            if labels.shape != (len(z),) or labels.min() < 0 or labels.max() >= self.n_classes:
+                raise ValueError(f"labels must be {len(z)} class indices in [0, {self.n_classes})")
+        elif labels is not None: raise ValueError("labels are for a conditional trainer (conditional=True)")
         G = self.G_ema if (ema if ema is not None else self.G_ema is not None) else self.G
         if G is None: raise ValueError("this trainer keeps no EMA generator: pass ema=0.999 (say) to Trainer")
         was = G.training
         G.eval()
-        try: return torch.cat([G(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(z), batch)])
+        y = lambda i: None if labels is None else labels[i:i + batch]
+        try: return torch.cat([self._generate(G, z[i:i + batch].to(self.device), y(i)).float().cpu()
+                               for i in range(0, len(z), batch)])
         finally: G.train(was)
 
     def save_samples(self) -> Path | None:
@@ -235,7 +273,13 @@ class Trainer:
                 "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
                 "history": self.history, "metrics": self.metrics, "batches": self.batches.state_dict(),
                 "rng": rng_state(), "params": _plain(self.params), "lr_scale": self.lr_scale,
-                "rollbacks": self.rollbacks}
+                "rollbacks": self.rollbacks, "pieces": {k: p.state_dict() for k, p in self._stateful()}}
+
+    def _stateful(self):
+        "(role, piece) for the pieces that keep state of their own (a history buffer, a data source), saved in checkpoints."
+        for role in ("source", "fake_pool", "augment", "loss"):
+            piece = getattr(self, role)
+            if not isinstance(piece, nn.Module) and callable(getattr(piece, "state_dict", None)): yield role, piece
 
     def load_state_dict(self, state: dict):
         self.G.load_state_dict(state["generator"]); self.D.load_state_dict(state["critic"])
@@ -247,6 +291,9 @@ class Trainer:
         self.history, self.metrics = state["history"], state["metrics"]
         self.lr_scale, self.rollbacks = float(state.get("lr_scale", 1.0)), list(state.get("rollbacks", []))
         self.batches.load_state_dict(state["batches"])
+        for role, piece in self._stateful():
+            if role not in state.get("pieces", {}): raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
+            piece.load_state_dict(state["pieces"][role])
         set_rng_state(state["rng"])
         self._pending = []
 
@@ -310,14 +357,19 @@ class Trainer:
                                   "use another out_dir, or start afresh (resume=False)")
 
     # the loop -------------------------------------------------------------------------------
-    def fit(self, steps: int) -> dict:
-        "Train until `steps` generator steps in all (a resumed run continues to the same total); return the record."
+    def fit(self, steps: int, max_seconds: float | None = None) -> dict:
+        "Train until `steps` generator steps in all (a resumed run continues to the same total), or `max_seconds` of training in all; return the record."
         if not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if max_seconds is not None and not 0 < max_seconds < math.inf:
+            raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc="training", mininterval=1.0)
         start = time.perf_counter()
         try:
             while self.step < steps:
+                if max_seconds and self.train_time + time.perf_counter() - start >= max_seconds:
+                    self.stopped_by_time = True  # an equal wall-clock budget for runs that differ in speed
+                    break
                 try:
                     self.train_step()
                     at = lambda every: every and (self.step % every == 0 or self.step == steps)
@@ -349,10 +401,11 @@ class Trainer:
                "n_critic": self.n_critic, "loss": _name(self.loss), "ema": self.ema,
                "augment": _name(self.augment) if self.augment else None,
                "penalties": [_name(q) for q in self.penalties], "constraints": [_name(c) for c in self.constraints],
+               "fake_pool": _name(self.fake_pool) if self.fake_pool else None, "conditional": self.conditional,
                "device": str(self.device), "train_time_s": round(self.train_time, 3),
                "train_img_per_s": round(self.step * self.n_critic * self.batch_size / max(self.train_time, 1e-9), 1),
                "final": {k: tail(k) for k in self.history if k != "step"}, "metrics": self.metrics,
-               "rollbacks": self.rollbacks,
+               "rollbacks": self.rollbacks, "stopped_by_time": self.stopped_by_time,
                "versions": versions(), "dataset": self.data.name, "n_images": len(self.data)}
         if self.out_dir is not None: write_json(rec, self.out_dir / "run.json")
         return rec

@@ -33,6 +33,7 @@ def test_dcgan_on_a_folder_of_images_from_the_root(smoke_env, image_folder, tmp_
     assert m["dataset"] == "pics" and m["n_images"] == 24  # the corrupt file and the text file are skipped
     assert m["steps"] == 12 and m["smoke"] is True
     assert "modes_covered" not in m  # mode coverage is for sprites only
+    assert 0 <= m["memorisation_rate"] <= 1 and m["swd_mean"] > 0
     for f in ["samples.png", "losses.png", "run.json"]:
         assert (out / f).is_file(), f
     report = json.loads((work / "report.ipynb").read_text())
@@ -43,8 +44,20 @@ def test_dcgan_on_a_folder_of_images_from_the_root(smoke_env, image_folder, tmp_
 def test_dcgan_on_sprites_scores_coverage(smoke_env, tmp_path):
     run_nb(NBS / "train_dcgan.ipynb", tmp_path / "r.ipynb", tmp_path, out_dir="o", image_size=32, device="cpu")
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
-    assert m["n_modes"] == 96 and 0 <= m["modes_covered"] <= 96 and m["n_eval"] == 200
+    assert m["n_modes"] == 96 and 0 <= m["modes_covered"] <= 96 and m["n_samples"] == 200
+    assert m["swd_mean"] > 0 and 0 <= m["ms_ssim"] <= 1 and m["swd_n_images"] == 200
     assert (tmp_path / "o" / "coverage.png").is_file()
+
+
+def test_portrait_preset_with_minibatch_discrimination(smoke_env, tmp_path):
+    run_nb(NBS / "train_dcgan.ipynb", tmp_path / "r.ipynb", tmp_path, out_dir="o", dataset="sprites64",
+           preset="portrait", device="cpu", time_budget=60)
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    p = m["params"]
+    assert (p["image_size"], p["nz"], p["z_std"], p["minibatch_discrimination"], p["mbd_position"]) == (64, 512, 0.02, 32, "middle")
+    assert m["n_modes"] == 64 and m["dataset"] == "sprites64" and m["stopped_by_time"] is False
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["params"]["preset"] == "portrait"
 
 
 def test_resume_continues_to_the_total(smoke_env, tmp_path):
@@ -60,12 +73,16 @@ def test_resume_continues_to_the_total(smoke_env, tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"dataset": "no_such_dataset"}, ("unknown dataset 'no_such_dataset': use one of ", "sprites, toycars",
+    ({"dataset": "no_such_dataset"}, ("unknown dataset 'no_such_dataset': use one of ", "sprites, sprites64, toycars",
                                       "or a path to a folder of images")),
     ({"image_size": 48}, "image_size 48 is not supported: use one of 32, 64, 128"),
     ({"steps": 0}, "steps must be a positive integer"),
     ({"batch_size": -1}, "batch_size must be a positive integer"),
     ({"device": "cuda:7"} if not __import__("torch").cuda.is_available() else {"device": "quantum"}, "device"),
+    ({"preset": "faces"}, "unknown preset 'faces': use one of portrait"),
+    ({"minibatch_discrimination": -2}, "minibatch_discrimination must be a non-negative integer"),
+    ({"mbd_position": "top"}, "mbd_position 'top' is not one of 'end', 'middle'"),
+    ({"time_budget": -5}, "time_budget must be a number of seconds"),
 ])
 def test_bad_parameters_fail_early_and_clearly(smoke_env, tmp_path, params, message):
     with pytest.raises(pm.PapermillExecutionError) as e:

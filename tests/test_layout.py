@@ -86,7 +86,7 @@ def test_index_notebook_gives_the_same_commands():
     assert idx[:2] == _readme_commands()
 
 
-@pytest.mark.parametrize("nb", sorted(p.name for p in [*NBS.glob("train_*.ipynb"), *NBS.glob("compare_*.ipynb")]))
+@pytest.mark.parametrize("nb", sorted(p.name for g in ("train_*", "compare_*", "classify_*") for p in NBS.glob(g + ".ipynb")))
 def test_experiment_parameters_cell(nb):
     "papermill needs one cell tagged parameters, of plain literals, each explained by a comment."
     cells = json.loads((NBS / nb).read_text())["cells"]
