@@ -369,6 +369,7 @@ class Trainer:
             while self.step < steps:
                 if max_seconds and self.train_time + time.perf_counter() - start >= max_seconds:
                     self.stopped_by_time = True  # an equal wall-clock budget for runs that differ in speed
+                    if self.step: self.save_samples(); self.save_checkpoint()  # the state it ended in, as at `steps`
                     break
                 try:
                     self.train_step()

@@ -126,3 +126,9 @@ def test_real_dataset_missing_says_how_to_get_it(smoke_env, tmp_path, monkeypatc
     with pytest.raises(pm.PapermillExecutionError) as e:
         run_nb(NBS / "train_dcgan.ipynb", tmp_path / "cars.ipynb", tmp_path, out_dir="o", dataset="cars")
     assert e.value.ename == "DatasetNotFound" and "python -m gan_notes.download cars" in e.value.evalue
+
+
+def test_a_time_budget_ends_the_run_early_and_the_report_completes(smoke_env, tmp_path):
+    run_nb(NBS / "train_dcgan.ipynb", tmp_path / "r.ipynb", tmp_path, out_dir="o", device="cpu", time_budget=0.01)
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["stopped_by_time"] is True and 1 <= m["steps"] < 12 and m["train_time_s"] < 5

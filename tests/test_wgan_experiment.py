@@ -33,3 +33,32 @@ def test_bad_wgan_parameters(smoke_env, tmp_path, params, ename, message):
     with pytest.raises(pm.PapermillExecutionError) as e:
         run_nb(NBS / "train_wgan.ipynb", tmp_path / "bad.ipynb", tmp_path, out_dir="o", **params)
     assert e.value.ename == ename and message in e.value.evalue
+
+
+def test_wgan_on_a_category_of_a_sorted_index(smoke_env, tmp_path):
+    "The car project's pipeline: a classifier sorted a folder of photos; one WGAN trains on what it put in 'front'."
+    import torch
+    from gan_notes.classify import ViewClassifier, sort_images
+    from gan_notes.core import save_png
+    from gan_notes.data import load_dataset, load_image_folder
+    cars = load_dataset("toycars", image_size=32)
+    front, rear = cars.classes.index("front"), cars.classes.index("rear")
+    pick = torch.cat([torch.nonzero(cars.labels == front)[:28, 0], torch.nonzero(cars.labels == rear)[:28, 0]])
+    photos = tmp_path / "photos"
+    for i in pick.tolist(): save_png(cars.images[i:i + 1], photos / f"car_{i:05d}.png", nrow=1)
+    pile = load_image_folder(photos, image_size=32)
+    truth = torch.tensor([cars.labels[int(f.split("_")[-1][:5])].item() == rear for f in pile.files]).long()
+    # probabilities a classifier might give: right, and confident except for every fourth image
+    conf = torch.where(torch.arange(len(pile)) % 4 == 0, 0.6, 0.95)
+    probs = torch.stack([torch.where(truth == 0, conf, 1 - conf), torch.where(truth == 1, conf, 1 - conf)], 1)
+    before = {f: open(f, "rb").read() for f in pile.files}
+    sort_images(ViewClassifier(["front", "rear"], image_size=32), pile, tmp_path / "sorted", probs=probs)  # its probabilities given
+    run_nb(NBS / "train_wgan.ipynb", tmp_path / "r.ipynb", tmp_path, dataset=str(photos), category="front",
+           index=str(tmp_path / "sorted" / "index.csv"), out_dir="o", device="cpu", image_size=32)
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    kept_front = int(((truth == 0) & (conf >= 0.7)).sum())
+    assert m["n_images"] == kept_front and 16 <= kept_front < 28 and m["steps"] == 6
+    assert {f: open(f, "rb").read() for f in pile.files} == before        # the user's photos are untouched
+    with pytest.raises(pm.PapermillExecutionError, match="is not a file"):
+        run_nb(NBS / "train_wgan.ipynb", tmp_path / "bad.ipynb", tmp_path, dataset=str(photos), category="front",
+               index=str(tmp_path / "nowhere.csv"), out_dir="o2")
