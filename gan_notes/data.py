@@ -68,9 +68,9 @@ class ImageSet:
         h.update("\n".join(self.classes or []).encode())
         return h.hexdigest()
 
-    def batches(self, batch_size: int, seed: int = 0, device="cpu", labels: bool = False) -> "Batches":
-        "Endless shuffled batches in [-1, 1] (see `Batches`)."
-        return Batches(self, batch_size, seed=seed, device=device, labels=labels)
+    def batches(self, batch_size: int, seed: int = 0, device="cpu", labels: bool = False, **kw) -> "Batches":
+        "Endless shuffled batches in [-1, 1] (see `Batches` for `shard`, `on_device` and `channels_last`)."
+        return Batches(self, batch_size, seed=seed, device=device, labels=labels, **kw)
 
     def select(self, category: str | list[str]) -> "ImageSet":
         "The images of one category (or several) of a labelled dataset, by class name; labels follow the new class list."
@@ -93,20 +93,33 @@ class ImageSet:
 
 # %% ../nbs/01_data.ipynb #cdddf0be
 class Batches:
-    "Endless iterator of shuffled batches of an `ImageSet`, as float32 in [-1, 1] on `device`."
-    def __init__(self, data: ImageSet, batch_size: int, seed: int = 0, device="cpu", labels: bool = False):
+    """Endless iterator of shuffled batches of an `ImageSet`, as float32 in [-1, 1] on `device`.
+    `shard=(rank, world)`: `batch_size` is the global batch, and this process gets its `rank`-th of `world` equal
+    slices (every process draws the same permutation, so together they see exactly one process's batches).
+    `on_device`: keep the whole uint8 set on the device (default: on a GPU when it takes under a quarter of its free
+    memory), so a batch is gathered there with no copy from the host. `channels_last`: batches in that memory format."""
+    def __init__(self, data: ImageSet, batch_size: int, seed: int = 0, device="cpu", labels: bool = False,
+                 shard: tuple[int, int] = (0, 1), on_device: bool | None = None, channels_last: bool = False):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if batch_size > len(data):
             raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(data)} images): lower batch_size")
         if labels and data.labels is None: raise ValueError(f"dataset {data.name!r} has no labels")
+        rank, world = shard
+        if not 0 <= rank < world: raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard!r}")
+        if batch_size % world: raise ValueError(f"batch_size {batch_size} does not split into {world} equal shards")
         self.data, self.batch_size, self.seed, self.labels = data, batch_size, seed, labels
-        self.device = torch.device(device)
+        self.device, self.shard, self.channels_last = torch.device(device), (rank, world), channels_last
+        if on_device is None:
+            on_device = self.device.type == "cuda" and data.images.numel() < torch.cuda.mem_get_info(self.device)[0] / 4
+        self._images = data.images.to(self.device) if on_device else data.images   # uint8: 4x fewer bytes than float
+        self._labels = data.labels.to(self.device) if (on_device and labels) else data.labels
         self.epoch, self.pos, self._perm = 0, 0, None
 
     def _permutation(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(len(self.data), generator=g)
+        # moved once per epoch to where the images are: then no step copies indices to a GPU (a host sync)
+        return torch.randperm(len(self.data), generator=g).to(self._images.device)
 
     def __iter__(self): return self
     def __next__(self):
@@ -116,9 +129,13 @@ class Batches:
             self._perm = self._permutation()
         idx = self._perm[self.pos:self.pos + self.batch_size]
         self.pos += self.batch_size
-        # move uint8 (4x fewer bytes), then scale on the device
-        x = to_float(self.data.images[idx].to(self.device, non_blocking=True))
-        return (x, self.data.labels[idx].to(self.device)) if self.labels else x
+        rank, world = self.shard
+        n = self.batch_size // world
+        idx = idx[rank * n:(rank + 1) * n]
+        # gather uint8, move it (4x fewer bytes than float), then scale on the device
+        x = to_float(self._images[idx].to(self.device, non_blocking=True))
+        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+        return (x, self._labels[idx.to(self._labels.device)].to(self.device)) if self.labels else x
 
     def state_dict(self) -> dict: return {"epoch": self.epoch, "pos": self.pos, "seed": self.seed}
     def load_state_dict(self, state: dict):

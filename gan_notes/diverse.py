@@ -21,8 +21,8 @@ from .filters import MEASURES, Thresholds, as_uint8_batch, filter_stats, nearest
 
 # %% auto #0
 __all__ = ['INTERPOLATIONS', 'lerp', 'slerp', 'generate', 'latent_walk', 'calibrate_novelty', 'verdicts', 'verdict_rates',
-           'plot_walk', 'BlendGenerator', 'find_clear_pair', 'harvest', 'wanted_set', 'set_real_data', 'pooled',
-           'nearest_distance', 'NoveltyHinge', 'resume_from', 'png_bytes', 'latent_explorer']
+           'plot_walk', 'BlendGenerator', 'find_clear_pair', 'harvest', 'wanted_set', 'pooled', 'nearest_distance',
+           'NoveltyHinge', 'resume_from', 'png_bytes', 'latent_explorer']
 
 # %% ../nbs/19_diverse.ipynb #c18f56cf
 def _steps(t, like: torch.Tensor) -> torch.Tensor:
@@ -189,17 +189,6 @@ def wanted_set(data: ImageSet, kept: torch.Tensor, share: float = 0.25, name: st
     if not len(kept) or share == 0: return ImageSet(data.images, name=name or data.name)
     reps = max(1, round(share * len(data) / ((1 - share) * len(kept))))      # s = reps k / (N + reps k)
     return ImageSet(torch.cat([data.images, kept.repeat(reps, 1, 1, 1)]), name=name or f"{data.name} + {len(kept)} kept x{reps}")
-
-
-def set_real_data(trainer, data: ImageSet):
-    "Give a running Trainer another set of real images (the grown wanted set); weights, optimisers, step and history carry on."
-    if data.images.shape[1:] != trainer.data.images.shape[1:]:
-        raise ValueError(f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(trainer.data.images.shape[1:])}")
-    trainer.data = data
-    trainer.__dict__.pop("data_checksum", None)                              # a cached checksum of the old set, if any
-    trainer.batches = data.batches(trainer.batch_size, seed=trainer.seed + trainer.step, device=trainer.device,
-                                   labels=trainer.conditional)
-    return trainer
 
 # %% ../nbs/19_diverse.ipynb #75ddeeba
 def pooled(images: torch.Tensor, size: int = 8) -> torch.Tensor:

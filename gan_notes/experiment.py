@@ -86,7 +86,7 @@ RULES = {
     "variant": _choice("wgan", "wgan-gp"), "clip": _positive_float, "gp_lambda": _positive_float, "ema": _decay,
     "category": _text, "diffaugment": _text, "on_nonfinite": _choice("stop", "rollback"),
     "z_std": _positive_float, "minibatch_discrimination": _nonneg_int, "mbd_position": _choice("end", "middle"),
-    "preset": _text, "time_budget": _seconds,
+    "preset": _text, "time_budget": _seconds, "amp": _choice("", "bf16"),
     # the classifier (classify_views) and the refiner (train_simgan)
     "epochs": _positive_int, "n_labelled": _positive_int, "n_images": _positive_int, "calibration": _unit_interval,
     "index": _optional_file, "arch": _text, "n_toy": _nonneg_int, "prefit_steps": _nonneg_int, "n_swd": _nonneg_int, "capacity": _positive_int,

@@ -22,9 +22,9 @@ RUNS = Path("runs")             # where runs execute (checkpoints, every grid); 
 FIGURES = ("samples.png", "losses.png", "coverage.png", "refinement.png", "grids.png", "panels.png")  # shown first on a card
 
 # %% auto #0
-__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'run_name', 'literal', 'find_notebook', 'git_revision', 'make_record',
-           'record_markdown', 'insert_record', 'compress_png', 'tidy', 'publish', 'read_records', 'runs_table', 'card',
-           'report_titles', 'write_gallery', 'run', 'main']
+__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'MAX_TABLE_BYTES', 'run_name', 'literal', 'find_notebook', 'git_revision',
+           'make_record', 'record_markdown', 'insert_record', 'compress_png', 'tidy', 'publish', 'read_records',
+           'runs_table', 'card', 'report_titles', 'write_gallery', 'run', 'main']
 
 # %% ../nbs/20_runner.ipynb #2824848c
 def run_name(notebook: str | Path, dataset: str, tag: str = "") -> str:
@@ -123,13 +123,19 @@ def tidy(notebook: str | Path) -> Path:
     return Path(notebook)
 
 
+MAX_TABLE_BYTES = 2_000_000   # CSV tables up to this size are published with the report (a sorted index, per-image scores)
+
+
 def publish(rec: dict, run_dir: str | Path, results: str | Path = RESULTS) -> Path:
-    "Copy a run's executed notebook (record first) and PNGs into results/<name>/, with record.json; return the folder."
+    "Copy a run's executed notebook (record first), PNGs and CSV tables into results/<name>/, with record.json; return the folder."
     run_dir, dest = Path(run_dir), Path(results) / rec["name"]
     if dest.exists(): shutil.rmtree(dest)   # a stable name: the new run replaces the old one
     dest.mkdir(parents=True)
     if rec["ok"]:
         for png in sorted(run_dir.glob("*.png")): compress_png(png, dest / png.name)
+        for csv in sorted(run_dir.glob("*.csv")):   # the repository stays small: larger tables stay in the run's folder
+            if csv.stat().st_size <= MAX_TABLE_BYTES: shutil.copyfile(csv, dest / csv.name)
+            else: rec.setdefault("left_out", []).append(f"{csv.name} ({csv.stat().st_size:,} bytes)")
         src = run_dir / rec["notebook"]
         insert_record(src, rec)
         tidy(shutil.copyfile(src, dest / f"{rec['name']}.ipynb"))

@@ -198,7 +198,8 @@ class SyntheticSource:
     def __call__(self, n: int, device="cpu", generator: torch.Generator | None = None) -> torch.Tensor:
         device = torch.device(device)
         if device not in self._on: self._on[device] = self.data.images.to(device)
-        idx = torch.randint(len(self.data), (n,), generator=generator)   # CPU: the same draws on every device
+        # on the generator's device (a GPU generator: no host sync); without one on the CPU: the same draws on every device
+        idx = torch.randint(len(self.data), (n,), generator=generator, device=generator.device if generator is not None else "cpu")
         return to_float(self._on[device][idx.to(device)])
 
     def __repr__(self): return f"SyntheticSource({self.data.name!r}, {len(self.data)} images)"

@@ -23,6 +23,7 @@ import torch.nn as nn
 
 from .core import atomic_path, get_device, save_png, seed_everything, show_images, versions, write_json
 from .data import Batches, ImageSet
+from . import distributed as dist_
 
 # %% auto #0
 __all__ = ['NormalLatent', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'checkpoint_files', 'latest_checkpoint',
@@ -35,7 +36,7 @@ class NormalLatent:
         if nz < 1 or std <= 0: raise ValueError(f"need nz >= 1 and std > 0, got nz={nz}, std={std}")
         self.nz, self.std = nz, std
     def __call__(self, n: int, device="cpu", generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.nz, generator=generator, device="cpu" if generator is not None else device).to(device) * self.std
+        return torch.randn(n, self.nz, generator=generator, device=generator.device if generator is not None else device).to(device) * self.std
     def __repr__(self): return f"NormalLatent(nz={self.nz}, std={self.std})"
 
 # %% ../nbs/03_train.ipynb #21c066c7
@@ -122,18 +123,36 @@ class Trainer:
                  log_every: int = 50, n_samples: int = 64, evaluate: Callable | None = None,
                  eval_every: int | None = None, ema: float | None = None, on_nonfinite: str = "stop",
                  max_rollbacks: int = 3, params: dict | None = None, progress: bool = True,
-                 fake_pool: Callable | None = None, conditional: bool = False):
+                 fake_pool: Callable | None = None, conditional: bool = False,
+                 channels_last: bool | None = None, amp: str | None = None, compile: bool = False):
         for k, v in dict(batch_size=batch_size, n_critic=n_critic, sample_every=sample_every,
                          checkpoint_every=checkpoint_every, log_every=log_every, n_samples=n_samples).items():
             if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
-        seed_everything(seed)
+        # under torchrun: join the process group; batches, noise and gradients are then shared out (distributed chapter)
+        self.distributed = dist_.init_from_env(device) or dist_.world()[1] > 1
+        self.rank, self.world = dist_.world()
+        if batch_size % self.world: raise ValueError(f"batch_size {batch_size} (the global batch) does not split into {self.world} processes")
+        seed_everything(seed + 1_000_003 * self.rank)   # per-process randomness (penalty, augmentation) is independent
         self.device = get_device(device)
+        if amp not in (None, "bf16"): raise ValueError(f"amp must be None or 'bf16', got {amp!r}")
+        if amp and self.device.type != "cuda":  # no bf16 units: measured 20-50x slower than fp32 on this course's CPU
+            raise ValueError(f"amp='bf16' is for CUDA devices; on {self.device.type} it is many times slower than fp32: leave amp=None")
+        self.amp = amp
+        self.channels_last = self.device.type == "cuda" if channels_last is None else bool(channels_last)
         self.G, self.D = generator.to(self.device), critic.to(self.device)
+        if self.distributed:  # every copy starts from rank 0's weights; BatchNorm sees the global batch
+            for t in [*self.G.parameters(), *self.G.buffers(), *self.D.parameters(), *self.D.buffers()]: dist_.dist.broadcast(t.data, 0)
+            self.G, self.D = dist_.global_batchnorm(self.G, self.device), dist_.global_batchnorm(self.D, self.device)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.G, self.D = self.G.to(memory_format=fmt), self.D.to(memory_format=fmt)
         self.data, self.loss, self.seed = data, loss, seed
         if conditional and (data.labels is None or not data.classes):
             raise ValueError(f"conditional training needs a labelled dataset: {data.name!r} has no categories")
         self.conditional, self.n_classes = conditional, len(data.classes) if conditional else 0
-        self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device, labels=conditional)
+        self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device, labels=conditional,
+                                             shard=(self.rank, self.world), channels_last=self.channels_last)
+        # the noise of a global batch is drawn alike by every process, each keeping its shard
+        self._shared_rng = torch.Generator(self.device).manual_seed(seed + 4242) if self.distributed else None
         self.batch_size, self.n_critic = batch_size, n_critic
         self.source = source or NormalLatent(getattr(generator, "nz", 100))
         self.penalties, self.constraints, self.g_regularisers = list(penalties), list(constraints), list(g_regularisers)
@@ -160,10 +179,13 @@ class Trainer:
         for p in self.penalties + self.g_regularisers: self.history[_name(p)] = []
         self.metrics: list[dict] = []
         self._pending: list[torch.Tensor] = []
+        if compile:  # in place, after the EMA copy: state_dict keys (and so checkpoints) stay the plain modules'
+            self.G.compile(); self.D.compile()
 
     # one step -------------------------------------------------------------------------------
     def _critic(self, D, x):
-        return D(self.augment(x) if self.augment else x)
+        out = D(self.augment(x) if self.augment else x)
+        return out.float() if self.amp else out   # losses in fp32
 
     def _real(self):
         "A real batch and its labels (None unless conditional)."
@@ -171,7 +193,31 @@ class Trainer:
         return b if self.conditional else (b, None)
 
     def _generate(self, G, z, y):
-        return G(z) if y is None else G(z, y)
+        with self._autocast(): return G(z) if y is None else G(z, y)
+
+    def _autocast(self):
+        "bf16 autocast on CUDA when amp='bf16'; nothing otherwise. Penalties run outside it, in fp32."
+        import contextlib
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+
+    def set_data(self, data: ImageSet) -> "Trainer":
+        "Train on other real images from the next step (a grown or filtered set); weights, optimisers, step and history carry on."
+        old = self.data
+        if data.images.shape[1:] != old.images.shape[1:]:
+            raise ValueError(f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(old.images.shape[1:])}")
+        if self.conditional and data.classes != old.classes:
+            raise ValueError(f"a conditional trainer keeps its classes {old.classes}, the new data has {data.classes}")
+        # a new permutation stream: seeded by the step, so a run that switches data at the same step repeats exactly
+        batches = data.batches(self.batch_size, seed=self.seed + self.step, device=self.device, labels=self.conditional,
+                               shard=(self.rank, self.world), channels_last=self.channels_last)
+        self.data, self.batches = data, batches
+        self.__dict__.pop("data_checksum", None)   # the cached checksum was the old set's
+        return self
+
+    def _latents(self, B: int) -> torch.Tensor:
+        "Generator inputs for this process's share of a global batch of B."
+        if not self.distributed: return self.source(B, self.device)
+        return dist_.shard(self.source(B, self.device, generator=self._shared_rng))
 
     def _conditioned(self, y) -> nn.Module:
         "The critic as a function of images alone (what losses and penalties see); for a conditional one, given labels y."
@@ -182,7 +228,7 @@ class Trainer:
         B, dev = self.batch_size, self.device
         for i in range(self.n_critic):
             real, y = self._real()                  # a conditional G is asked for the real batch's labels
-            z = self.source(B, dev)
+            z = self._latents(B)
             if i == self.n_critic - 1:
                 fake = self._generate(self.G, z, y)  # kept with gradients for the generator step
                 fake_d = fake.detach()
@@ -190,19 +236,21 @@ class Trainer:
                 with torch.no_grad(): fake_d = self._generate(self.G, z, y)
             if self.fake_pool is not None: fake_d = self.fake_pool(fake_d)  # e.g. half from a history of old fakes
             D = self._conditioned(y)
-            d_loss = self.loss.d_loss(self._critic(D, real), self._critic(D, fake_d))
+            with self._autocast(): d_loss = self.loss.d_loss(self._critic(D, real), self._critic(D, fake_d))
             pens = [p(D, real, fake_d) for p in self.penalties]
             total = d_loss + sum(pens) if pens else d_loss
             self.opt_d.zero_grad(set_to_none=True)
             total.backward()
+            if self.distributed: dist_.average_gradients(self.D.parameters())
             self.opt_d.step()
             for c in self.constraints: c(self.D)
         self.D.requires_grad_(False)  # no gradients for weights this step does not update
         try:
-            g_loss = self.loss.g_loss(self._critic(D, fake))
+            with self._autocast(): g_loss = self.loss.g_loss(self._critic(D, fake))
             regs = [r(z, fake) for r in self.g_regularisers]
             self.opt_g.zero_grad(set_to_none=True)
             (g_loss + sum(regs) if regs else g_loss).backward()
+            if self.distributed: dist_.average_gradients(self.G.parameters())
             self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
@@ -221,7 +269,7 @@ class Trainer:
     def _flush(self):
         "Copy pending losses to the history (one host sync); stop on non-finite values."
         if not self._pending: return
-        rows = torch.stack(self._pending).cpu().tolist(); self._pending = []
+        rows = dist_.all_mean(torch.stack(self._pending)).cpu().tolist(); self._pending = []  # the processes' mean
         keys = [k for k in self.history if k != "step"]
         first = self.step - len(rows) + 1
         for i, row in enumerate(rows):
@@ -255,7 +303,7 @@ class Trainer:
         finally: G.train(was)
 
     def save_samples(self) -> Path | None:
-        if self.out_dir is None: return None
+        if self.out_dir is None or self.rank: return None  # rank 0 writes the run's files
         grid = self.sample()
         save_png(grid, self.out_dir / "samples" / f"step_{self.step:07d}.png")
         return save_png(grid, self.out_dir / "samples.png")
@@ -274,6 +322,8 @@ class Trainer:
                 "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
                 "history": self.history, "metrics": self.metrics, "batches": self.batches.state_dict(),
                 "rng": rng_state(), "params": _plain(self.params), "lr_scale": self.lr_scale,
+                **({"rng_ranks": dist_.gather_objects(rng_state()), "noise_rng": self._shared_rng.get_state().cpu()}
+                   if self.distributed else {}),
                 "rollbacks": self.rollbacks, "pieces": {k: p.state_dict() for k, p in self._stateful()}}
 
     def _stateful(self):
@@ -295,14 +345,21 @@ class Trainer:
         for role, piece in self._stateful():
             if role not in state.get("pieces", {}): raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
             piece.load_state_dict(state["pieces"][role])
-        set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks")
+        if self.distributed and ranks and len(ranks) == self.world: set_rng_state(ranks[self.rank])
+        else:
+            set_rng_state(state["rng"])
+            if self.rank: seed_everything(self.seed + 1_000_003 * self.rank + self.step)  # another world size: fresh streams
+        if self.distributed and "noise_rng" in state: self._shared_rng.set_state(state["noise_rng"].to(self._shared_rng.get_state().device))
         self._pending = []
 
     def save_checkpoint(self) -> Path | None:
         "Write checkpoint-<step>.pt into out_dir and keep the newest `keep_checkpoints`."
         if self.out_dir is None: return None
         path = self.out_dir / f"checkpoint-{self.step:07d}.pt"
-        try: save_checkpoint(self.state_dict(), path)
+        state = self.state_dict()               # on every process: it gathers their random states
+        if self.rank: return None
+        try: save_checkpoint(state, path)
         except OSError as e:  # a full disk, say: atomic_path left the older checkpoints whole
             kept = checkpoint_files(self.out_dir)
             raise OSError(e.errno, f"could not write checkpoint {path.name} ({e.strerror or e}); "
@@ -313,29 +370,36 @@ class Trainer:
     def resume(self, path: str | Path | None = None) -> bool:
         "Load `path`, or the newest loadable checkpoint in out_dir; return whether one was loaded."
         if path is not None:
-            self.load_state_dict(load_checkpoint(path)); return True
+            self.load_state_dict(dist_.broadcast_object(load_checkpoint(path) if not self.rank else None)); return True
         if self.out_dir is None: return False
-        for stale in self.out_dir.glob(".checkpoint-*.tmp"): stale.unlink()  # left by a writer killed mid-write
-        found = latest_checkpoint(self.out_dir)
+        if not self.rank:
+            for stale in self.out_dir.glob(".checkpoint-*.tmp"): stale.unlink()  # left by a writer killed mid-write
+        found = self._newest()
         if found is None: return False
         self._check_params(found[0], found[1]["params"])
         self.load_state_dict(found[1])
         return True
 
+    def _newest(self) -> tuple[Path, dict] | None:
+        "The newest loadable checkpoint in out_dir, read by rank 0 and sent to every process (no shared disk needed)."
+        found = latest_checkpoint(self.out_dir) if (self.out_dir is not None and not self.rank) else None
+        return dist_.broadcast_object(found) if self.distributed else found
+
     def begin(self, resume: bool = True) -> bool:
         "Resume from out_dir's newest checkpoint (True if one was loaded); or start afresh, setting older checkpoints aside."
         if resume: return self.resume()
-        old = checkpoint_files(self.out_dir) if self.out_dir is not None else []
+        old = checkpoint_files(self.out_dir) if (self.out_dir is not None and not self.rank) else []
         if old:  # a fresh run must not prune, or be resumed from, another run's files: move them, lose nothing
             aside = self.out_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
             aside.mkdir(parents=True, exist_ok=True)
             for f in old: f.rename(aside / f.name)
             warnings.warn(f"starting afresh: {len(old)} checkpoint(s) of an earlier run moved to {aside}")
+        dist_.barrier()
         return False
 
     def _rollback(self, error: FloatingPointError) -> bool:
         "After a non-finite value: reload the newest good checkpoint and halve the learning rates; False if impossible."
-        found = latest_checkpoint(self.out_dir) if self.out_dir is not None else None
+        found = self._newest()
         if found is None or len(self.rollbacks) >= self.max_rollbacks: return False
         bad_step = self.step
         self.load_state_dict(found[1])
@@ -371,7 +435,7 @@ class Trainer:
             now = time.perf_counter(); self.train_time += now - start; start = now
         try:
             while self.step < steps:
-                if max_seconds and self.train_time + time.perf_counter() - start >= max_seconds:
+                if max_seconds and self._out_of_time(self.train_time + time.perf_counter() - start, max_seconds):
                     self.stopped_by_time = True  # an equal wall-clock budget for runs that differ in speed
                     if self.step: lap(); self.save_samples(); self.save_checkpoint()  # the state it ended in, as at `steps`
                     break
@@ -382,7 +446,7 @@ class Trainer:
                         self._flush()
                         bar.set_postfix(d=f"{self.history['d_loss'][-1]:.3f}", g=f"{self.history['g_loss'][-1]:.3f}", refresh=False)
                     if at(self.sample_every): self.save_samples()
-                    if self.evaluate and at(self.eval_every):
+                    if self.evaluate and at(self.eval_every) and not self.rank:
                         lap()
                         self.metrics.append({"step": self.step, **self.evaluate(self)})
                         start = time.perf_counter()   # evaluation is not training time
@@ -391,13 +455,21 @@ class Trainer:
                     if self.on_nonfinite != "rollback" or not self._rollback(e): raise
                 bar.update(self.step - bar.n)  # one step on, or back after a roll-back
         except KeyboardInterrupt:
-            lap(); self.save_checkpoint()  # an interrupted run loses nothing
+            # an interrupted run loses nothing (under torchrun the last periodic checkpoint stands: no collective now)
+            if not self.distributed: lap(); self.save_checkpoint()
             raise
         finally:
             self.train_time += time.perf_counter() - start
             bar.close()
         self._flush()
         return self.record()
+
+    def _out_of_time(self, elapsed: float, max_seconds: float) -> bool:
+        "Whether the time budget is spent; under torchrun the processes decide together, at logging steps only."
+        if not self.distributed: return elapsed >= max_seconds
+        if self.step % self.log_every: return False
+        flag = torch.tensor([float(elapsed >= max_seconds)], device=self.device)
+        return bool(dist_.all_mean(flag).item() > 0)  # any process out of time stops all, at the same step
 
     @functools.cached_property
     def data_checksum(self) -> str:
@@ -412,13 +484,14 @@ class Trainer:
                "augment": _name(self.augment) if self.augment else None,
                "penalties": [_name(q) for q in self.penalties], "constraints": [_name(c) for c in self.constraints],
                "fake_pool": _name(self.fake_pool) if self.fake_pool else None, "conditional": self.conditional,
-               "device": str(self.device), "train_time_s": round(self.train_time, 3),
+               "device": str(self.device), "world_size": self.world, "amp": self.amp, "channels_last": self.channels_last,
+               "train_time_s": round(self.train_time, 3),
                "train_img_per_s": round(self.step * self.n_critic * self.batch_size / max(self.train_time, 1e-9), 1),
                "final": {k: tail(k) for k in self.history if k != "step"}, "metrics": self.metrics,
                "rollbacks": self.rollbacks, "stopped_by_time": self.stopped_by_time,
                "versions": versions(), "dataset": self.data.name, "n_images": len(self.data),
                "dataset_sha256": self.data_checksum}
-        if self.out_dir is not None: write_json(rec, self.out_dir / "run.json")
+        if self.out_dir is not None and not self.rank: write_json(rec, self.out_dir / "run.json")
         return rec
 
 

@@ -13,7 +13,7 @@ from test_experiments import run_nb
 from gan_notes.core import to_float, to_uint8
 from gan_notes.data import ImageSet, make_sprites
 from gan_notes.diverse import (BlendGenerator, NoveltyHinge, calibrate_novelty, find_clear_pair, generate, harvest,
-                               latent_explorer, latent_walk, lerp, resume_from, set_real_data, slerp, verdict_rates,
+                               latent_explorer, latent_walk, lerp, resume_from, slerp, verdict_rates,
                                verdicts, wanted_set)
 from gan_notes.filters import calibrate_thresholds, phash
 from gan_notes.train import NormalLatent
@@ -101,7 +101,7 @@ def test_wanted_set_share_and_trainer_swap(sprites):
     tr = tiny_trainer(data)
     tr.fit(2)
     w0 = tr.G.net[0].weight.detach().clone()
-    set_real_data(tr, ImageSet(kept))
+    tr.set_data(ImageSet(kept))
     assert tr.step == 2 and torch.equal(tr.G.net[0].weight, w0)
     batch = to_uint8(next(tr.batches))
     assert all(any(torch.equal(b, k) for k in kept) for b in batch)
