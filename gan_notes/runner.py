@@ -131,6 +131,7 @@ def publish(rec: dict, run_dir: str | Path, results: str | Path = RESULTS) -> Pa
     run_dir, dest = Path(run_dir), Path(results) / rec["name"]
     if dest.exists(): shutil.rmtree(dest)   # a stable name: the new run replaces the old one
     dest.mkdir(parents=True)
+    (dest / ".notest").touch()               # a report is an output: nbdev_test skips notebooks beside this file
     if rec["ok"]:
         for png in sorted(run_dir.glob("*.png")): compress_png(png, dest / png.name)
         for csv in sorted(run_dir.glob("*.csv")):   # the repository stays small: larger tables stay in the run's folder

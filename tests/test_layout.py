@@ -107,3 +107,10 @@ def test_notebooks_are_stored_clean():
             if c["cell_type"] == "code":
                 assert c["execution_count"] is None and c["outputs"] == [], nb.name
             assert set(c.get("metadata", {})) <= {"tags"}, (nb.name, c.get("metadata"))
+
+
+def test_reports_are_not_rerun_by_nbdev_test():
+    "Executed reports are outputs: nbdev_test skips a notebook only when a `.notest` file sits beside it (not above)."
+    reports = list((NBS / "results").rglob("*.ipynb"))
+    assert reports
+    assert [str(nb.relative_to(NBS)) for nb in reports if not (nb.parent / ".notest").is_file()] == []
