@@ -5,6 +5,7 @@
 # %% ../nbs/03_train.ipynb #946fd167
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import io
@@ -197,7 +198,6 @@ class Trainer:
 
     def _autocast(self):
         "bf16 autocast on CUDA when amp='bf16'; nothing otherwise. Penalties run outside it, in fp32."
-        import contextlib
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
 
     def set_data(self, data: ImageSet) -> "Trainer":
@@ -350,7 +350,7 @@ class Trainer:
         else:
             set_rng_state(state["rng"])
             if self.rank: seed_everything(self.seed + 1_000_003 * self.rank + self.step)  # another world size: fresh streams
-        if self.distributed and "noise_rng" in state: self._shared_rng.set_state(state["noise_rng"].to(self._shared_rng.get_state().device))
+        if self.distributed and "noise_rng" in state: self._shared_rng.set_state(state["noise_rng"])  # a CPU byte tensor, for any device
         self._pending = []
 
     def save_checkpoint(self) -> Path | None:
