@@ -125,12 +125,12 @@ def _same_run(metrics: dict, params: dict) -> bool:
 
 
 def run_notebooks(notebook: str | Path, runs: list[dict], out_dir: str | Path, log=print, workers: int = 1,
-                  reuse: bool = False) -> list[dict]:
-    "Execute `notebook` with papermill for each run {'name', 'params', 'labels'} into out_dir/<name>/; rows of metrics + labels + ok/error, in order. `reuse`: take a run's existing metrics.json when it was made with the same parameters."
+                  reuse: bool = False, need_metrics: bool = True) -> list[dict]:
+    "Execute `notebook` with papermill for each run {'name', 'params', 'labels'} into out_dir/<name>/; rows of metrics + labels + ok/error, in order. `reuse`: take a run's existing metrics.json when it was made with the same parameters. `need_metrics=False`: a run that executes is ok without metrics.json (a report whose numbers are in its tables)."
     if workers > 1:  # runs side by side, each in its own kernel; give each kernel cores / workers threads (OMP_NUM_THREADS)
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(workers) as ex:
-            return [row for part in ex.map(lambda r: run_notebooks(notebook, [r], out_dir, log, reuse=reuse), runs)
+            return [row for part in ex.map(lambda r: run_notebooks(notebook, [r], out_dir, log, reuse=reuse, need_metrics=need_metrics), runs)
                     for row in part]
     import json, time
     import papermill as pm
@@ -148,7 +148,7 @@ def run_notebooks(notebook: str | Path, runs: list[dict], out_dir: str | Path, l
         try:
             pm.execute_notebook(str(notebook), str(folder / Path(notebook).name), progress_bar=False,
                                 parameters={**r["params"], "out_dir": str(folder)})
-            m = json.loads((folder / "metrics.json").read_text())
+            m = json.loads((folder / "metrics.json").read_text()) if need_metrics or (folder / "metrics.json").is_file() else {}
             rows.append({**m, **labels, "ok": True, "wall_s": round(time.perf_counter() - t, 1)})  # labels win
         except Exception as e:  # one broken configuration must not hide the others
             why = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"  # the notebook's own error

@@ -22,15 +22,22 @@ RUNS = Path("runs")             # where runs execute (checkpoints, every grid); 
 FIGURES = ("samples.png", "losses.png", "coverage.png", "refinement.png", "grids.png", "panels.png")  # shown first on a card
 
 # %% auto #0
-__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'MAX_TABLE_BYTES', 'run_name', 'literal', 'find_notebook', 'git_revision',
-           'make_record', 'record_markdown', 'insert_record', 'compress_png', 'tidy', 'publish', 'read_records',
-           'runs_table', 'card', 'report_titles', 'write_gallery', 'run', 'main']
+__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'MAX_TABLE_BYTES', 'run_name', 'notebook_parameters', 'literal',
+           'find_notebook', 'git_revision', 'run_files', 'make_record', 'wall_time', 'record_markdown', 'insert_record',
+           'compress_png', 'tidy', 'first_figure', 'publish', 'read_records', 'runs_table', 'card', 'report_titles',
+           'write_gallery', 'run', 'injected_parameters', 'report_error', 'record_report', 'main']
 
 # %% ../nbs/20_runner.ipynb #2824848c
-def run_name(notebook: str | Path, dataset: str, tag: str = "") -> str:
-    "The stable name of a run: notebook-dataset[-tag], with only letters, digits, '.', '_' and '-'."
-    parts = [Path(notebook).stem, Path(str(dataset).rstrip("/")).name or str(dataset)] + ([tag] if tag else [])
-    return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", p).strip("_") for p in parts)
+def run_name(notebook: str | Path, dataset: str = "", tag: str = "") -> str:
+    "The stable name of a run: notebook[-dataset][-tag], with only letters, digits, '.', '_' and '-'."
+    ds = [Path(str(dataset).rstrip("/")).name or str(dataset)] if dataset else []   # a comparison names no dataset
+    return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", p).strip("_") for p in [Path(notebook).stem, *ds, *([tag] if tag else [])])
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, str]:
+    "The parameters a notebook declares in its `parameters` cell, with their defaults as written (papermill's inspection)."
+    import papermill as pm
+    return {k: v["default"] for k, v in pm.inspect_notebook(str(notebook)).items()}
 
 
 def literal(text: str):
@@ -63,36 +70,57 @@ KEY_METRICS = ("modes_covered", "swd_mean", "ms_ssim", "memorisation_rate", "fid
                "novelty_rate", "steps")
 
 
-def make_record(name: str, notebook: str | Path, row: dict, run_dir: str | Path, params: dict, wall_s: float,
-                requested_device: str = "auto") -> dict:
-    "The record of one run, from the runner's row (ok/error) and what the run wrote (run.json, metrics.json)."
-    import papermill
-    run_dir = Path(run_dir)
+def run_files(run_dirs: list[str | Path]) -> list[tuple[dict, dict]]:
+    "(run.json, metrics.json) of each run folder; a folder without run.json stands for the run folders just below it (a comparison's)."
     def read(f):
-        try: return json.loads((run_dir / f).read_text())
+        try: return json.loads(Path(f).read_text())
         except (OSError, ValueError): return {}
-    run, metrics = read("run.json"), read("metrics.json")
+    out = []
+    for d in map(Path, run_dirs):
+        below = [] if (d / "run.json").is_file() or not d.is_dir() else sorted(p for p in d.iterdir() if (p / "run.json").is_file())
+        out += [(read(s / "run.json"), read(s / "metrics.json")) for s in below or [d]]
+    return out
+
+
+def make_record(name: str, notebook: str | Path, row: dict, run_dir: str | Path | list, params: dict, wall_s: float | None,
+                requested_device: str = "auto") -> dict:
+    "The record of one run, from the runner's row (ok/error) and what the run wrote (run.json, metrics.json). `run_dir` may be a list, or a comparison's folder of runs: then every dataset is listed with its checksum and the training times add up."
+    import papermill
+    runs = run_files([run_dir] if isinstance(run_dir, (str, Path)) else run_dir)
+    metrics = runs[0][1] if len(runs) == 1 else {}                        # a comparison's numbers are in its tables
+    sets = {r["dataset"]: r for r, _ in runs if r.get("dataset")}          # each dataset once
+    first = next(iter(sets.values()), {})
+    per_set = lambda k: first.get(k) if len(sets) <= 1 else {d: r.get(k) for d, r in sets.items()}
+    devices = {r.get("device") or m.get("device") for r, m in runs} - {None}
+    times = [r["train_time_s"] for r, _ in runs if isinstance(r.get("train_time_s"), (int, float))]
     rec = {"name": name, "notebook": Path(notebook).name, "ok": bool(row.get("ok")), "error": row.get("error"),
-           "params": params, "dataset": run.get("dataset") or metrics.get("dataset") or params.get("dataset"),
-           "dataset_sha256": run.get("dataset_sha256"), "n_images": run.get("n_images"),
-           "device": run.get("device") or metrics.get("device") or requested_device,
-           "wall_s": round(wall_s, 1), "train_time_s": run.get("train_time_s"),
+           "params": params, "dataset": ", ".join(sets) or metrics.get("dataset") or params.get("dataset") or params.get("datasets"),
+           "dataset_sha256": per_set("dataset_sha256"), "n_images": per_set("n_images"),
+           "device": ", ".join(sorted(devices)) or requested_device, "runs": len(runs),
+           "wall_s": None if wall_s is None else round(wall_s, 1), "train_time_s": round(sum(times), 3) if times else None,
            "git": git_revision(Path(notebook).resolve().parent), "versions": {**versions(), "papermill": papermill.__version__},
            "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "metrics": {k: metrics[k] for k in KEY_METRICS if isinstance(metrics.get(k), (int, float))}}
     return rec
 
 
+def wall_time(rec: dict) -> str:
+    "The record's wall time for a reader; a report recorded after papermill's metadata was removed has none."
+    return "not recorded" if rec.get("wall_s") is None else f"{rec['wall_s']:.0f} s"
+
+
 def record_markdown(rec: dict) -> str:
     "The record as the markdown cell that opens a report."
     cell = lambda v: " ".join(str(v).split()).replace("|", "\\|")   # one line of the table
+    each = lambda v: "; ".join(f"{k}: {x}" for k, x in v.items()) if isinstance(v, dict) else v or "-"   # per dataset
     rows = [("status", "ok" if rec["ok"] else f"failed: {rec['error']}"), ("notebook", rec["notebook"]),
-            ("dataset", rec["dataset"]), ("dataset SHA-256", rec["dataset_sha256"] or "-"),
-            ("images", rec["n_images"] or "-"), ("device", rec["device"]), ("wall time", f"{rec['wall_s']:.0f} s"),
+            ("dataset", rec["dataset"]), ("dataset SHA-256", each(rec["dataset_sha256"])),
+            ("images", each(rec["n_images"])), ("device", rec["device"]), ("wall time", wall_time(rec)),
+            *([("runs", f"{rec['runs']}, training {rec['train_time_s']:.0f} s in all")] if rec.get("runs", 1) > 1 and rec.get("train_time_s") else []),
             ("git revision", rec["git"] or "-"), ("finished", rec["finished"]),
             ("versions", ", ".join(f"{k} {v}" for k, v in rec["versions"].items())),
             ("parameters", ", ".join(f"`{k}={v!r}`" for k, v in rec["params"].items()))]
-    return (f"**Run record: `{rec['name']}`** (written by `gan_notes.runner`)\n\n| | |\n|---|---|\n"
+    return (f"**Run record: `{rec['name']}`** (written by `gan-notes {rec.get('recorded_by', 'run')}`)\n\n| | |\n|---|---|\n"
             + "\n".join(f"| {k} | {cell(v)} |" for k, v in rows))
 
 
@@ -126,20 +154,39 @@ def tidy(notebook: str | Path) -> Path:
 MAX_TABLE_BYTES = 2_000_000   # CSV tables up to this size are published with the report (a sorted index, per-image scores)
 
 
-def publish(rec: dict, run_dir: str | Path, results: str | Path = RESULTS) -> Path:
-    "Copy a run's executed notebook (record first), PNGs and CSV tables into results/<name>/, with record.json; return the folder."
-    run_dir, dest = Path(run_dir), Path(results) / rec["name"]
+def first_figure(notebook: str | Path, dest: str | Path) -> Path | None:
+    "Save the first PNG embedded in a notebook's outputs (a card's picture for a report whose runs saved none); None if it has none."
+    import base64, nbformat
+    for c in nbformat.read(str(notebook), as_version=4).cells:
+        for o in c.get("outputs", []):
+            if "image/png" in o.get("data", {}):
+                with atomic_path(dest) as tmp: Path(tmp).write_bytes(base64.b64decode(o["data"]["image/png"]))
+                return compress_png(dest, dest)
+    return None
+
+
+def publish(rec: dict, run_dir: str | Path | list, results: str | Path = RESULTS, report: str | Path | None = None,
+            figures: list | None = None) -> Path:
+    "Copy a run's executed notebook (record first), PNGs and CSV tables into results/<name>/, with record.json; return the folder. `run_dir` may be a list of a comparison's runs (then no run's pictures stand for the report); `report`: the executed notebook when it is not run_dir/<notebook>; `figures`: the PNGs to publish instead."
+    dirs = [Path(run_dir)] if isinstance(run_dir, (str, Path)) else [Path(d) for d in run_dir]
+    dest = Path(results) / rec["name"]
+    src = Path(report) if report is not None else dirs[0] / rec["notebook"]
+    if dest.resolve() in src.resolve().parents:   # replacing the folder would delete what is to be published
+        raise ValueError(f"{src} is already published in {dest}: give the notebook papermill wrote")
     if dest.exists(): shutil.rmtree(dest)   # a stable name: the new run replaces the old one
     dest.mkdir(parents=True)
     (dest / ".notest").touch()               # a report is an output: nbdev_test skips notebooks beside this file
     if rec["ok"]:
-        for png in sorted(run_dir.glob("*.png")): compress_png(png, dest / png.name)
-        for csv in sorted(run_dir.glob("*.csv")):   # the repository stays small: larger tables stay in the run's folder
+        top = lambda pattern: sorted(dirs[0].glob(pattern)) if len(dirs) == 1 else []
+        pngs = [Path(f) for f in figures] if figures is not None else top("*.png")
+        for png in pngs: compress_png(png, dest / png.name)
+        for csv in top("*.csv"):   # the repository stays small: larger tables stay in the run's folder
             if csv.stat().st_size <= MAX_TABLE_BYTES: shutil.copyfile(csv, dest / csv.name)
             else: rec.setdefault("left_out", []).append(f"{csv.name} ({csv.stat().st_size:,} bytes)")
-        src = run_dir / rec["notebook"]
-        insert_record(src, rec)
-        tidy(shutil.copyfile(src, dest / f"{rec['name']}.ipynb"))
+        out = Path(shutil.copyfile(src, dest / f"{rec['name']}.ipynb"))
+        insert_record(out, rec)
+        if not pngs: first_figure(out, dest / "figure.png")
+        tidy(out)
     write_json(rec, dest / "record.json")
     return dest
 
@@ -163,7 +210,7 @@ def runs_table(recs: list[dict]) -> str:
         status = "ok" if r["ok"] else "**failed**: " + " ".join(str(r.get("error") or "").split()).replace("|", "\\|")[:160]  # one line
         link = f"[{r['name']}]({r['name']}/{r['name']}.ipynb)" if r["ok"] else r["name"]
         mets = ", ".join(f"{k} {_fmt(v)}" for k, v in r.get("metrics", {}).items()) or "-"
-        lines.append(f"| {link} | {status} | {r.get('dataset') or '-'} | {r.get('device')} | {r.get('wall_s', 0):.0f} s "
+        lines.append(f"| {link} | {status} | {r.get('dataset') or '-'} | {r.get('device')} | {wall_time(r)} "
                      f"| {mets} | `{(r.get('git') or '-')[:12]}` |")
     return "\n".join(lines)
 
@@ -175,7 +222,7 @@ def card(rec: dict, results: str | Path = RESULTS) -> str:
     img = f"![]({rec['name']}/{figs[0]})\n\n" if figs else ""
     mets = "<br>".join(f"{k}: {_fmt(v)}" for k, v in rec.get("metrics", {}).items())
     return (f"::: {{.g-col-12 .g-col-md-6 .g-col-lg-4}}\n**[{rec['name']}]({rec['name']}/{rec['name']}.ipynb)**\n\n{img}"
-            f"{rec.get('dataset')}, {rec.get('device')}, {rec.get('wall_s', 0):.0f} s<br>{mets}\n:::")
+            f"{rec.get('dataset')}, {rec.get('device')}, {wall_time(rec)}<br>{mets}\n:::")
 
 
 def report_titles(results: str | Path = RESULTS) -> list[tuple[str, str]]:
@@ -197,7 +244,7 @@ def write_gallery(results: str | Path = RESULTS) -> Path:
     recs = read_records(results)
     ok = [r for r in recs if r["ok"]]
     md = nbformat.v4.new_markdown_cell
-    cells = [md("# Gallery of runs\n\n> Every experiment run by `gan-notes run`, regenerated from the runs' records. "
+    cells = [md("# Gallery of runs\n\n> Every experiment run by `gan-notes run` or recorded by `gan-notes record`, regenerated from the records. "
                 "Short CPU runs unless the device says otherwise: read the numbers as what these runs measured, not as "
                 "what the methods can do.\n\nThe comparison reports (several runs each, with their tables and verdicts) "
                 "and the reproduction table are listed on the results page."),
@@ -213,18 +260,26 @@ def write_gallery(results: str | Path = RESULTS) -> Path:
     return tidy(path)
 
 # %% ../nbs/20_runner.ipynb #0f13470b
-def run(notebook: str | Path, datasets: list[str], params: dict | None = None, tag: str = "", device: str = "auto",
+def run(notebook: str | Path, datasets: list[str] = (), params: dict | None = None, tag: str = "", device: str = "auto",
         results: str | Path = RESULTS, runs: str | Path = RUNS, workers: int = 1, log=print) -> list[dict]:
-    "Execute `notebook` once per dataset with `params`; publish each report with its record; regenerate the gallery."
-    if not datasets: raise ValueError("give at least one dataset (--dataset NAME, repeatable)")
-    if "dataset" in (params or {}) or "out_dir" in (params or {}):
+    "Execute `notebook` once per dataset with `params` (once, for a notebook without a `dataset` parameter such as a comparison); publish each report with its record; regenerate the gallery."
+    notebook, params = Path(notebook), dict(params or {})
+    if "dataset" in params or "out_dir" in params:
         raise ValueError("dataset and out_dir are set by the runner: use --dataset and --runs, not -p")
-    notebook = Path(notebook)
-    todo = [{"name": run_name(notebook, ds, tag), "labels": {"dataset": ds},
-             "params": {**(params or {}), "dataset": ds, "device": device}} for ds in datasets]
+    takes = notebook_parameters(notebook)
+    if unknown := sorted(set(params) - set(takes)):   # papermill would only warn, and the run would ignore them
+        raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; it has: {', '.join(takes)}")
+    dev = {"device": device} if "device" in takes else {}
+    if "dataset" not in takes:
+        if datasets: raise ValueError(f"{notebook.name} has no dataset parameter (a comparison names its own, e.g. -p datasets a,b): "
+                                      "drop --dataset")
+        todo = [{"name": run_name(notebook, "", tag), "labels": {}, "params": {**params, **dev}}]
+    elif not datasets: raise ValueError("give at least one dataset (--dataset NAME, repeatable)")
+    else: todo = [{"name": run_name(notebook, ds, tag), "labels": {"dataset": ds}, "params": {**params, "dataset": ds, **dev}}
+                  for ds in datasets]
     if len({t["name"] for t in todo}) < len(todo): raise ValueError(f"two datasets give the same run name: {datasets}")
     t0 = time.perf_counter()
-    rows = run_notebooks(notebook, todo, runs, log=log, workers=workers)
+    rows = run_notebooks(notebook, todo, runs, log=log, workers=workers, need_metrics="dataset" in takes)  # a comparison: tables
     recs = []
     for t, row in zip(todo, rows):
         run_dir = Path(runs) / t["name"]
@@ -236,6 +291,48 @@ def run(notebook: str | Path, datasets: list[str], params: dict | None = None, t
         for r in recs: log(f"{r['name']}: " + ("published in " + str(Path(results) / r["name"]) if r["ok"] else f"FAILED ({r['error']})"))
     return recs
 
+# %% ../nbs/20_runner.ipynb #05b552d9
+def injected_parameters(nb) -> dict:
+    "The values papermill injected into an executed notebook (its `injected-parameters` cell), as Python values."
+    out = {}
+    for c in nb.cells:
+        if "injected-parameters" not in c.metadata.get("tags", []): continue
+        for node in ast.parse(c.source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try: out[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError: out[node.targets[0].id] = ast.unparse(node.value)   # not a literal: kept as written
+    return out
+
+
+def report_error(nb) -> str | None:
+    "An executed notebook's first error output as 'Name: message', or None."
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "error": return f"{o.get('ename')}: {o.get('evalue')}"[:300]
+    return None
+
+
+def record_report(report: str | Path, run_dirs: list = (), name: str | None = None, results: str | Path = RESULTS,
+                  figures: list | None = None, git: str | None = None) -> dict:
+    "Publish a report executed by papermill directly as `run` publishes its runs (record first, PNGs, record.json) and regenerate the gallery. `git`: the revision it was made at, when that is not the checkout's HEAD (an older report)."
+    import nbformat
+    report = Path(report)
+    nb = nbformat.read(str(report), as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    params = meta.get("parameters") or injected_parameters(nb)
+    if not params: raise ValueError(f"{report} has no parameters injected by papermill: execute it with papermill first")
+    dirs = [Path(d) for d in run_dirs] or ([Path(params["out_dir"])] if params.get("out_dir") else [])
+    if missing := [str(d) for d in dirs if not d.is_dir()]:
+        raise FileNotFoundError(f"run folder not found: {', '.join(missing)} (give the report's out_dir with --run-dir)")
+    error = report_error(nb) or ("papermill recorded an exception" if meta.get("exception") else None)
+    rec = make_record(name or report.stem, meta.get("input_path") or report, {"ok": error is None, "error": error}, dirs,
+                      params, meta.get("duration"), "-")
+    rec["recorded_by"] = "record"
+    if git: rec["git"] = git
+    publish(rec, dirs, results, report=report, figures=figures)
+    write_gallery(results)
+    return rec
+
 # %% ../nbs/20_runner.ipynb #8b39d89e
 def main(argv: list[str] | None = None) -> int:
     "The `gan-notes` command line."
@@ -244,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run an experiment notebook once per dataset and publish the reports")
     r.add_argument("notebook", help="an experiment notebook: train_wgan, nbs/train_dcgan.ipynb, ...")
-    r.add_argument("--dataset", action="append", default=[], help="a dataset name or folder (repeat for several)")
+    r.add_argument("--dataset", action="append", default=[],
+                   help="a dataset name or folder (repeat for several); none for a notebook without a dataset parameter")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a notebook parameter")
     r.add_argument("--tag", default="", help="a suffix for the run names (a parameter set)")
     r.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -252,6 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--results", default=str(RESULTS), help="the site's results folder")
     r.add_argument("--runs", default=str(RUNS), help="where runs execute (checkpoints)")
     r.add_argument("--nbs", default="nbs", help="where experiment notebooks are looked up by name")
+    rr = sub.add_parser("record", help="publish a report executed by papermill directly, with its record (before cleaning it)")
+    rr.add_argument("report", help="the executed notebook papermill wrote")
+    rr.add_argument("--run-dir", action="extend", nargs="+", default=[], help="its run folder(s); default: the out_dir it was given")
+    rr.add_argument("--name", help="the name in the results folder (default: the report's file name)")
+    rr.add_argument("--figure", action="extend", nargs="+", default=None, help="PNGs to publish (default: those atop its one run folder)")
+    rr.add_argument("--no-figures", action="store_true", help="publish no PNG file (images that may not be copied): the card shows the report's first figure")
+    rr.add_argument("--git", help="the revision the report was made at, when it is not HEAD (an older report)")
+    rr.add_argument("--results", default=str(RESULTS))
     g = sub.add_parser("gallery", help="regenerate the gallery from the records")
     g.add_argument("--results", default=str(RESULTS))
     c = sub.add_parser("check-site", help="render the chapters and reports to HTML with nbconvert and check them")
@@ -263,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("screenshots", help="PNGs of rendered pages (check-site's HTML) with headless Chromium")
     s.add_argument("pages", nargs="+", help="HTML files"); s.add_argument("--out", default="screenshots")
     a = ap.parse_args(argv)
+    if a.cmd == "record":
+        rec = record_report(a.report, a.run_dir, a.name, a.results, [] if a.no_figures else a.figure, a.git)
+        print(f"{rec['name']}: published in {Path(a.results) / rec['name']}" + ("" if rec["ok"] else f" (FAILED: {rec['error']})"))
+        return 0 if rec["ok"] else 1
     if a.cmd == "gallery":
         print(write_gallery(a.results)); return 0
     if a.cmd == "check-site":

@@ -34,7 +34,8 @@ def page_kind(path: str | Path, nbs: str | Path = "nbs") -> str:
 def site_pages(nbs: str | Path = "nbs") -> list[Path]:
     "Every notebook of the site, chapters first (in order), then experiments, then reports."
     nbs = Path(nbs)
-    pages = [p for p in sorted(nbs.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("_")]
+    skip = {".ipynb_checkpoints", "runs"}   # runs/: where experiments started in nbs/ execute (git-ignored, not pages)
+    pages = [p for p in sorted(nbs.rglob("*.ipynb")) if not skip & set(p.relative_to(nbs).parts) and not p.name.startswith("_")]
     order = {"chapter": 0, "experiment": 1, "report": 2}
     return sorted(pages, key=lambda p: (order[page_kind(p, nbs)], str(p)))
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from conftest import NBS, ROOT
 
@@ -53,3 +54,24 @@ def test_console_script():
     assert exe, "gan-notes is not installed beside this Python: pip install -e ."
     r = subprocess.run([exe, "run", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--dataset" in r.stdout
+
+
+def test_record_a_comparison_made_by_hand(smoke_env, tmp_path, monkeypatch):
+    "papermill runs compare_wgan.ipynb by hand (smoke mode), then `gan-notes record` publishes it with its record and a card."
+    import papermill as pm
+    from gan_notes.runner import main
+    monkeypatch.chdir(ROOT)
+    out, report, results = tmp_path / "cw", tmp_path / "cw.ipynb", tmp_path / "results"
+    pm.execute_notebook(str(NBS / "compare_wgan.ipynb"), str(report), progress_bar=False,
+                        parameters={"datasets": "sprites", "variants": "wgan", "seeds": "0", "device": "cpu", "out_dir": str(out)})
+    assert main(["record", str(report), "--name", "compare_wgan-smoke", "--results", str(results)]) == 0
+    rec = json.loads((results / "compare_wgan-smoke" / "record.json").read_text())
+    assert rec["ok"] and rec["runs"] == 1 and rec["dataset"] == "sprites" and len(rec["dataset_sha256"]) == 64
+    assert rec["params"]["variants"] == "wgan" and rec["wall_s"] > 0 and rec["recorded_by"] == "record"
+    assert sorted(p.name for p in (results / "compare_wgan-smoke").iterdir()) == [
+        ".notest", "compare_wgan-smoke.ipynb", "figure.png", "record.json"]   # no single run's samples stand for the comparison
+    head = nbformat.read(str(results / "compare_wgan-smoke" / "compare_wgan-smoke.ipynb"), as_version=4).cells[0].source
+    assert head.startswith("**Run record: `compare_wgan-smoke`** (written by `gan-notes record`)")
+    assert "![](compare_wgan-smoke/figure.png)" in (results / "gallery.ipynb").read_text()
+    with pytest.raises(ValueError, match="no parameters injected by papermill"):   # a notebook papermill never ran
+        main(["record", str(NBS / "compare_wgan.ipynb"), "--results", str(results)])
