@@ -29,10 +29,11 @@ from .train import CheckpointError, load_checkpoint, save_checkpoint
 # %% auto #0
 __all__ = ['UNKNOWN', 'THRESHOLD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'INDEX_COLUMNS', 'FOLDER_MODES', 'CHECKPOINT_KIND',
            'CLASSIFY_RULES', 'subset', 'labelled_split', 'conv_bn_relu', 'small_cnn', 'WeightsMissingError', 'backbone',
-           'ViewClassifier', 'mirror_class', 'mirror_map', 'Augment', 'train_classifier', 'check_threshold', 'logits',
-           'predict', 'assign', 'categories', 'view_agreement', 'confusion', 'reliability', 'calibration_error',
-           'evaluate', 'plot_confusion', 'plot_reliability', 'show_predictions', 'fit_temperature', 'SortExistsError',
-           'read_index', 'sort_images', 'load_sorted', 'save_classifier', 'load_classifier', 'check_classify_params']
+           'ViewClassifier', 'mirror_class', 'mirror_map', 'Augment', 'one_cycle_fit', 'train_classifier',
+           'check_threshold', 'logits', 'predict', 'assign', 'categories', 'view_agreement', 'confusion', 'reliability',
+           'calibration_error', 'evaluate', 'plot_confusion', 'plot_reliability', 'show_predictions', 'fit_temperature',
+           'SortExistsError', 'read_index', 'sort_images', 'load_sorted', 'save_classifier', 'load_classifier',
+           'check_classify_params']
 
 # %% ../nbs/16_classify.ipynb #77202e44
 UNKNOWN = "unknown"   # the folder of images the classifier is not sure about
@@ -189,6 +190,28 @@ class Augment:
         return x, torch.where(flip, mirror, labels)
 
 # %% ../nbs/16_classify.ipynb #75d687ca
+def one_cycle_fit(model: nn.Module, n: int, batch_size: int, step, epochs: int, lr: float, weight_decay: float,
+                  g: torch.Generator, desc: str | None = None) -> list[dict]:
+    "Train `model` for `epochs` passes over whole batches of range(n) in an order drawn from `g`, AdamW with a one-cycle schedule; `step(idx)` gives (loss, {name: number to sum}). The per-epoch sums, with the loss summed as 'loss'."
+    from tqdm.auto import tqdm
+    per_epoch = n // batch_size                                # the last, partial batch is dropped (a BatchNorm of 1 fails)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * per_epoch)
+    bar, sums = tqdm(total=epochs * per_epoch, desc=desc, disable=desc is None, mininterval=1.0), []
+    for epoch in range(1, epochs + 1):
+        perm, tot = torch.randperm(n, generator=g), {"loss": 0.0}
+        for b in range(per_epoch):
+            loss, extra = step(perm[b * batch_size:(b + 1) * batch_size])
+            if not torch.isfinite(loss): raise FloatingPointError(f"loss became {loss.item()} in epoch {epoch}: lower lr")
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+            for k, v in {"loss": loss.item(), **extra}.items(): tot[k] = tot.get(k, 0) + v
+            bar.update(1)
+        sums.append(tot)
+        bar.set_postfix(loss=f"{tot['loss'] / per_epoch:.3f}")
+    bar.close()
+    return sums
+
+
 def train_classifier(data: ImageSet, epochs: int = 20, batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 5e-4,
                      arch: str = "small", width: int = 16, augment: bool = True, flip: bool = True, seed: int = 0,
                      device="auto", progress: bool = True, pretrained: bool = False, download: bool = False) -> ViewClassifier:
@@ -198,35 +221,22 @@ def train_classifier(data: ImageSet, epochs: int = 20, batch_size: int = 64, lr:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
     if batch_size > len(data):
         raise ValueError(f"batch_size {batch_size} is larger than the labelled set ({len(data)} images): lower batch_size")
-    from tqdm.auto import tqdm
     dev = get_device(device)
     g = seed_everything(seed)                                  # weights, augmentation draws (global RNG), batch order (g)
     clf = ViewClassifier(data.classes, data.image_size, data.channels, arch, width, pretrained=pretrained,
                          download=download).to(dev).train()
     aug = Augment(data.image_size, data.classes, flip=flip) if augment else None
-    per_epoch = len(data) // batch_size                        # the last, partial batch is dropped (a BatchNorm of 1 fails)
-    opt = torch.optim.AdamW(clf.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * per_epoch)
-    hist = {"epoch": [], "loss": [], "accuracy": []}
-    bar = tqdm(total=epochs * per_epoch, desc="classifier", disable=not progress, mininterval=1.0)
-    for epoch in range(1, epochs + 1):
-        perm, total, correct = torch.randperm(len(data), generator=g), 0.0, 0
-        for b in range(per_epoch):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            x, y = data.images[idx], data.labels[idx]          # uint8 B x C x S x S, int64 B
-            if aug: x, y = aug(x, y)
-            x, y = to_float(x.to(dev, non_blocking=True)), y.to(dev)
-            z = clf(x)                                         # B x K logits
-            loss = F.cross_entropy(z, y)                       # -1/B sum_i log p_{y_i}(x_i)
-            if not torch.isfinite(loss): raise FloatingPointError(f"loss became {loss.item()} in epoch {epoch}: lower lr")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-            total += loss.item() * len(y); correct += (z.argmax(1) == y).sum().item()
-            bar.update(1)
-        n = per_epoch * batch_size
-        hist["epoch"].append(epoch); hist["loss"].append(total / n); hist["accuracy"].append(correct / n)
-        bar.set_postfix(loss=f"{total / n:.3f}", acc=f"{correct / n:.2f}")
-    bar.close()
-    clf.history, clf.steps = hist, epochs * per_epoch
+    def step(idx):
+        x, y = data.images[idx], data.labels[idx]              # uint8 B x C x S x S, int64 B
+        if aug: x, y = aug(x, y)
+        x, y = to_float(x.to(dev, non_blocking=True)), y.to(dev)
+        z = clf(x)                                             # B x K logits
+        return F.cross_entropy(z, y), {"correct": (z.argmax(1) == y).sum().item()}   # -1/B sum_i log p_{y_i}(x_i)
+    sums = one_cycle_fit(clf, len(data), batch_size, step, epochs, lr, weight_decay, g, "classifier" if progress else None)
+    per_epoch = len(data) // batch_size
+    clf.history = {"epoch": list(range(1, epochs + 1)), "loss": [s["loss"] / per_epoch for s in sums],
+                   "accuracy": [s["correct"] / (per_epoch * batch_size) for s in sums]}
+    clf.steps = epochs * per_epoch
     return clf.eval()
 
 # %% ../nbs/16_classify.ipynb #72f1d124

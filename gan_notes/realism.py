@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .classify import ViewClassifier, predict, small_cnn, train_classifier
+from .classify import ViewClassifier, one_cycle_fit, predict, small_cnn, train_classifier
 from .core import get_device, seed_everything, to_float, to_uint8
 from .data import ImageSet
 from .toyeyes import gaze_vector
@@ -96,19 +96,11 @@ def train_gaze(images, gaze: torch.Tensor, epochs: int = 10, batch_size: int = 6
     dev, bs = get_device(device), min(batch_size, len(x))
     g = seed_everything(seed)
     model = GazeRegressor(x.shape[-1], x.shape[1], width).to(dev).train()
-    per_epoch = len(x) // bs                                                # whole batches only (BatchNorm)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * per_epoch)
-    model.history = {"epoch": [], "loss": []}
-    for epoch in range(1, epochs + 1):
-        perm, total = torch.randperm(len(x), generator=g), 0.0
-        for b in range(per_epoch):
-            idx = perm[b * bs:(b + 1) * bs]
-            xb, yb = to_float(x[idx].to(dev)), gaze[idx].to(dev) / GAZE_SCALE   # B x C x S x S, B x 2
-            loss = F.mse_loss(model.net(xb), yb)                                 # mean (g(x) - y / 30)^2
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-            total += loss.item()
-        model.history["epoch"].append(epoch); model.history["loss"].append(total / per_epoch)
+    def step(idx):
+        xb, yb = to_float(x[idx].to(dev)), gaze[idx].to(dev) / GAZE_SCALE   # B x C x S x S, B x 2
+        return F.mse_loss(model.net(xb), yb), {}                           # mean (g(x) - y / 30)^2
+    sums = one_cycle_fit(model, len(x), bs, step, epochs, lr, weight_decay, g)   # the classifier's loop and schedule
+    model.history = {"epoch": list(range(1, epochs + 1)), "loss": [s["loss"] / (len(x) // bs) for s in sums]}
     return model.eval()
 
 

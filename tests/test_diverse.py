@@ -2,6 +2,7 @@
 import json
 import math
 
+import nbformat
 import numpy as np
 import papermill as pm
 import pytest
@@ -185,6 +186,25 @@ def test_train_diverse_smoke(smoke_env, tmp_path):
     for f in ("diverse.png", "losses.png"): assert (o / f).is_file()
     rec = json.loads((o / "feedback-novelty" / "run.json").read_text())
     assert rec["steps"] == 8 and rec["penalties"] == ["gp"] and "novelty" in rec["final"]
+
+
+def test_train_diverse_resumes(smoke_env, tmp_path):
+    "Started again in the same out_dir: the base resumes, finished forks are taken as they were, an unfinished one starts again from the base and ends where the first run ended."
+    run_nb(NBS / "train_diverse.ipynb", tmp_path / "r1.ipynb", tmp_path, out_dir="o", device="cpu")
+    o = tmp_path / "o"
+    first = json.loads((o / "metrics.json").read_text())
+    (o / "feedback-wanted" / "done.json").unlink()        # as if the run had been killed during this fork
+    run_nb(NBS / "train_diverse.ipynb", tmp_path / "r2.ipynb", tmp_path, out_dir="o", device="cpu")
+    again = json.loads((o / "metrics.json").read_text())
+    out = "\n".join(o_.get("text", "") for c in nbformat.read(str(tmp_path / "r2.ipynb"), as_version=4).cells
+                    for o_ in c.get("outputs", []))
+    assert "base: resumed at step 4" in out and "continued: finished earlier" in out and "feedback-novelty: finished earlier" in out
+    assert "feedback-wanted: finished earlier" not in out and "wanted round 0 at step 4" in out   # trained again from the fork
+    assert list((o / "feedback-wanted").glob("replaced-*/checkpoint-*.pt"))                     # its old checkpoints set aside
+    same = lambda m: {k: v for k, v in m.items() if k != "train_time_s"}
+    for k in ("base_at_fork", "base_continued", "feedback_wanted", "feedback_novelty"):
+        assert same(again[k]) == same(first[k]), k
+    assert again["harvests"] == first["harvests"]
 
 
 @pytest.mark.parametrize("params, message", [
