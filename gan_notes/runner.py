@@ -55,13 +55,13 @@ def find_notebook(name: str | Path, nbs: str | Path = "nbs") -> Path:
                             f" (looked in {Path(nbs).resolve()}; run from the repository's root or pass --nbs)"))
 
 # %% ../nbs/20_runner.ipynb #1f1537ca
-def git_revision(folder: str | Path = ".") -> str | None:
-    "HEAD's commit in `folder`'s repository, with '+dirty' when tracked files have changes; None outside git."
+def git_revision(folder: str | Path = ".", outputs: str = RESULTS.as_posix()) -> str | None:
+    "HEAD's commit in `folder`'s repository, with '+dirty' when tracked files outside `outputs` (published reports, which a run itself changes) have changes; None outside git."
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=30)
         if head.returncode: return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", f":(top,exclude){outputs}"],
+                               cwd=folder, capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError): return None
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
