@@ -328,7 +328,7 @@ def record_report(report: str | Path, run_dirs: list = (), name: str | None = No
     rec = make_record(name or report.stem, meta.get("input_path") or report, {"ok": error is None, "error": error}, dirs,
                       params, meta.get("duration"), "-")
     rec["recorded_by"] = "record"
-    if git: rec["git"] = git
+    rec["git"] = git or rec["git"] or git_revision(".")   # a report written outside the repository: the one recording it
     publish(rec, dirs, results, report=report, figures=figures)
     write_gallery(results)
     return rec
