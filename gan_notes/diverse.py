@@ -181,13 +181,17 @@ def harvest(G: nn.Module, source: Callable, train_hashes: np.ndarray, thresholds
 
 
 def wanted_set(data: ImageSet, kept: torch.Tensor, share: float = 0.25, name: str | None = None) -> ImageSet:
-    "The training images plus the kept ones (uint8), repeated so that they make up about `share` of the set; no labels."
+    "The training images plus the kept ones (uint8), repeated, or evenly thinned when there are more, so that they make up about `share` of the set; no labels."
     if not 0 <= share < 1: raise ValueError(f"share must be in [0, 1), got {share!r}")
     kept = as_uint8_batch(kept) if len(kept) else kept
     if len(kept) and kept.shape[1:] != data.images.shape[1:]:
         raise ValueError(f"kept images are {tuple(kept.shape[1:])}, the training images {tuple(data.images.shape[1:])}")
     if not len(kept) or share == 0: return ImageSet(data.images, name=name or data.name)
-    reps = max(1, round(share * len(data) / ((1 - share) * len(kept))))      # s = reps k / (N + reps k)
+    want = share * len(data) / (1 - share)                                    # m kept images give s = m / (N + m)
+    if want < len(kept):   # harvests outgrew the share: an evenly spaced subset, every round represented
+        some = kept[torch.linspace(0, len(kept) - 1, max(1, round(want))).round().long()]
+        return ImageSet(torch.cat([data.images, some]), name=name or f"{data.name} + {len(some)} of {len(kept)} kept")
+    reps = round(want / len(kept))                                            # s = reps k / (N + reps k)
     return ImageSet(torch.cat([data.images, kept.repeat(reps, 1, 1, 1)]), name=name or f"{data.name} + {len(kept)} kept x{reps}")
 
 # %% ../nbs/19_diverse.ipynb #75ddeeba

@@ -98,6 +98,8 @@ def test_wanted_set_share_and_trainer_swap(sprites):
     w = wanted_set(data, kept, share=0.5)                   # 200 + 20 x 10: half the set
     assert len(w) == 400 and torch.equal(w.images[:200], data.images) and torch.equal(w.images[-10:], kept)
     assert len(wanted_set(data, kept[:0], 0.5)) == 200 and len(wanted_set(data, kept, 0.0)) == 200
+    thin = wanted_set(data, kept, share=0.02)               # 4.1 wanted of 10 kept: 4, evenly spaced, share 4 / 204
+    assert len(thin) == 204 and torch.equal(thin.images[200:], kept[[0, 3, 6, 9]])
     with pytest.raises(ValueError, match="share"): wanted_set(data, kept, 1.0)
     tr = tiny_trainer(data)
     tr.fit(2)
