@@ -19,7 +19,7 @@ from .experiment import run_notebooks
 
 RESULTS = Path("nbs/results")   # the site's results folder, from the repository's root
 RUNS = Path("runs")             # where runs execute (checkpoints, every grid); not committed
-FIGURES = ("samples.png", "losses.png", "coverage.png", "refinement.png", "grids.png", "panels.png")  # shown first on a card
+FIGURES = ("samples.png", "diverse.png", "refinement.png", "grids.png", "panels.png", "coverage.png", "losses.png")  # a card shows the first there is
 
 # %% auto #0
 __all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'MAX_TABLE_BYTES', 'run_name', 'notebook_parameters', 'literal',
