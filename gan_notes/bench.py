@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,18 +25,19 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .core import get_device, save_png, seed_everything
+from .core import get_device, peak_rss_mb, reset_peak_rss, rss_mb, save_png, seed_everything
 from .data import ImageSet, load_image_folder
 from .dcgan import IMAGE_SIZES, BCELoss, Discriminator, Generator
+from .fast import RECIPES, quality_summary, quality_table, run_quality
 from .filters import bench_images
 from .train import Trainer
 from .wgan import WassersteinLoss
 from .wgan_gp import wgan_gp_settings
 
 # %% auto #0
-__all__ = ['LINE', 'KINDS', 'CHANNELS_LAST', 'MEMORY_RUNS', 'SECTIONS', 'FULL', 'QUICK', 'fmt', 'emit', 'parse_lines', 'sync',
-           'matmul_peak', 'count_flops', 'Timed', 'networks', 'our_trainer', 'imagefolder_loader', 'write_image_folder',
-           'ConventionalLoop', 'compare_loops', 'bench_train', 'bench_data', 'rss_mb', 'peak_rss_mb', 'reset_peak_rss',
+__all__ = ['LINE', 'KINDS', 'CHANNELS_LAST', 'MEMORY_RUNS', 'DEFAULT_SECTIONS', 'SECTIONS', 'FULL', 'QUICK', 'QUALITY_DATASETS',
+           'fmt', 'emit', 'parse_lines', 'sync', 'matmul_peak', 'count_flops', 'Timed', 'networks', 'our_trainer',
+           'imagefolder_loader', 'write_image_folder', 'ConventionalLoop', 'compare_loops', 'bench_train', 'bench_data',
            'memory_child', 'bench_memory', 'bench_hashes', 'best_time', 'bench_sampling', 'parse_args', 'main']
 
 # %% ../nbs/23_bench.ipynb #5ca86d67
@@ -162,7 +162,7 @@ def write_image_folder(images: torch.Tensor, folder: str | Path, label: str = "a
     for i, im in enumerate(images): save_png(im, Path(folder) / label / f"{i:05d}.png")
     return Path(folder)
 
-
+# %% ../nbs/23_bench.ipynb #b39378d4
 class ConventionalLoop:
     "The same networks trained as the tutorials do: PNGs through ImageFolder, NCHW, gradients for every weight in every pass, `.item()` every step. `wait`: seconds blocked on the data."
     def __init__(self, kind: str, folder: str | Path, image_size: int, batch_size: int = 64, device="cpu",
@@ -328,37 +328,6 @@ def bench_data(n: int = 10_000, image_size: int = 64, batch_size: int = 64, devi
 MEMORY_RUNS = ((32, 64), (64, 64), (128, 64), (64, 32), (64, 128))   # (image size, batch): size at batch 64, then batch at 64 px
 
 
-def _proc_status_mb(key: str) -> float | None:
-    "A memory line of /proc/self/status (`VmRSS`, `VmHWM`: kB) in MB; None where there is no /proc."
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"): return int(line.split()[1]) / 2 ** 10
-    except OSError: pass
-    return None
-
-
-def rss_mb() -> float | None:
-    "This process's resident set size in MB now (Linux); None elsewhere."
-    return _proc_status_mb("VmRSS")
-
-
-def peak_rss_mb() -> float:
-    "This process's peak resident set size in MB: VmHWM on Linux, else ru_maxrss (KB on Linux, bytes on macOS)."
-    hwm = _proc_status_mb("VmHWM")
-    if hwm is not None: return hwm
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 2 ** 20 if sys.platform == "darwin" else r / 2 ** 10
-
-
-def reset_peak_rss() -> bool:
-    "Set the peak resident set size back to the current one (Linux >= 4.0); False where it cannot be done."
-    try:
-        with open("/proc/self/clear_refs", "w") as f: f.write("5")
-        return True
-    except OSError: return False
-
-
 def memory_child(image_size: int, batch_size: int, steps: int = 2, n_images: int = 1024, device: str = "cpu",
                  kind: str = "dcgan"):
     "In a fresh process: set up `kind` in our Trainer, train `steps` steps; print a JSON line with the RSS after the set-up and the peak (MB)."
@@ -416,28 +385,45 @@ def bench_sampling(sizes=(32, 64, 128), n: int = 256, frames: int = 64, repeat: 
     return emit(out)
 
 # %% ../nbs/23_bench.ipynb #09ce9f46
-SECTIONS = ("train", "data", "memory", "filters", "sampling")
+DEFAULT_SECTIONS = ("train", "data", "memory", "filters", "sampling")
+SECTIONS = DEFAULT_SECTIONS + ("quality",)   # quality trains for an hour or more: only when asked for
 FULL = dict(sizes=(32, 64, 128), batch=64, n_images=2048, seconds=30.0, data_n=10_000, memory_runs=MEMORY_RUNS,
             memory_steps=2, memory_images=1024, sample_n=256, frames=64, filters={})
 QUICK = dict(sizes=(32,), batch=16, n_images=64, seconds=2.0, data_n=256, memory_runs=((32, 16),), memory_steps=1,
              memory_images=64, sample_n=32, frames=8, filters=dict(n_hash=120, n_search=1000, n_blur=120, image_size=32))
+QUALITY_DATASETS = ("sprites64", "sprites", "animals", "toycars/front")   # sprites: modes, clean share; others: SWD; a category: view agreement too
+FULL["quality"] = dict(minutes=(2, 5, 10), seeds=(0, 1, 2), n_eval=2000, pace_seconds=30.0)
+QUICK["quality"] = dict(minutes=(0.02, 0.04), seeds=(0,), n_eval=200, pace_seconds=1.0)
 
-
+# %% ../nbs/23_bench.ipynb #d87178ff
 def _listed(allowed, convert=str):
     "An argparse type: a comma-separated list of `allowed` values."
     def parse(text: str) -> tuple:
         try: items = tuple(convert(t.strip()) for t in text.split(",") if t.strip())
         except ValueError: items = None
-        if not items or any(i not in allowed for i in items):
-            raise argparse.ArgumentTypeError(f"{text!r}: give a comma-separated list of {', '.join(map(str, allowed))}")
+        if not items or (allowed is not None and any(i not in allowed for i in items)) or (allowed is None and min(items) <= 0):
+            raise argparse.ArgumentTypeError(f"{text!r}: give a comma-separated list of "
+                                             + (', '.join(map(str, allowed)) if allowed is not None else "positive numbers"))
         return items
     return parse
 
 
+def _pace(text: str):
+    "An argparse type: 'clock', 'measured', or recipe=steps_per_s pairs."
+    if text in ("clock", "measured"): return text
+    try:
+        pace = {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(","))}
+        if pace and all(v > 0 for v in pace.values()): return pace
+    except ValueError: pass
+    raise argparse.ArgumentTypeError(f"{text!r}: give clock, measured, or recipe=steps_per_s pairs such as tutorial=4.4,fast=9.1")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    "The benchmark's command line: which sections (`--only`), how big (`--quick`), and the quality section's recipes, datasets, seeds and minutes."
     ap = argparse.ArgumentParser(prog="python -m gan_notes.bench", description="Benchmarks of gan_notes: `name: value` lines.")
     ap.add_argument("--quick", action="store_true", help="tiny numbers, for tests and the chapter")
-    ap.add_argument("--only", type=_listed(SECTIONS), default=SECTIONS, help=f"sections to run: {','.join(SECTIONS)}")
+    ap.add_argument("--only", type=_listed(SECTIONS), default=DEFAULT_SECTIONS,
+                    help=f"sections to run: {','.join(SECTIONS)} (default: all but quality)")
     ap.add_argument("--sizes", type=_listed(IMAGE_SIZES, int), help="image sizes (default 32,64,128; quick: 32)")
     ap.add_argument("--kinds", type=_listed(KINDS), default=KINDS, help="GANs to train: dcgan,wgan_gp")
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
@@ -445,13 +431,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, help="timed seconds per loop pair and size, one step each at least (default 30; quick: 2)")
     ap.add_argument("--workers", type=int, default=2, help="DataLoader workers of the conventional loop (pytorch/examples: 2)")
     ap.add_argument("--n-critic", type=int, default=1, help="WGAN-GP critic steps per generator step (the paper: 5)")
+    ap.add_argument("--recipes", type=_listed(tuple(RECIPES)), default=("tutorial", "fast"), help=f"quality: recipes ({','.join(RECIPES)})")
+    ap.add_argument("--datasets", type=_listed(QUALITY_DATASETS), default=("sprites64",), help=f"quality: datasets ({','.join(QUALITY_DATASETS)})")
+    ap.add_argument("--seeds", type=int, help="quality: seeds 0..N-1 (default 3; quick: 1)")
+    ap.add_argument("--minutes", type=_listed(None, float), help="quality: training minutes at which to score (default 2,5,10)")
+    ap.add_argument("--jobs", type=int, default=1, help="quality: runs at once, sharing the threads (default 1: nothing else running)")
+    ap.add_argument("--pace", type=_pace, default="clock",
+                    help="quality: 'clock' (minutes by the clock), 'measured' (as steps at each recipe's pace, measured alone "
+                         "first: for a shared machine) or paces measured before, e.g. tutorial=4.4,fast=9.1 (steps/s)")
+    ap.add_argument("--grids", help="quality: save each run's fixed-noise sample grid at each time into this folder")
     a = ap.parse_args(argv)
-    for k in ("batch", "workers", "n_critic"):
+    for k in ("batch", "workers", "n_critic", "seeds", "jobs"):
         v = getattr(a, k)
         if v is not None and v < (0 if k == "workers" else 1): ap.error(f"--{k.replace('_', '-')} must be at least {0 if k == 'workers' else 1}, got {v}")
     return a
 
-
+# %% ../nbs/23_bench.ipynb #ffa88585
 def _cpu_name() -> str:
     try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration): return "unknown"
@@ -475,6 +470,12 @@ def main(argv: list[str] | None = None) -> dict:
         out |= bench_memory(runs, s["memory_steps"], max(s["memory_images"], s["batch"]), device)
     if "filters" in a.only: out |= bench_hashes(**s["filters"])
     if "sampling" in a.only: out |= bench_sampling(s["sizes"], s["sample_n"], s["frames"], device=device)
+    if "quality" in a.only:
+        q = s["quality"]
+        rows = run_quality(a.recipes, a.datasets, range(a.seeds) if a.seeds else q["seeds"], a.minutes or q["minutes"],
+                           jobs=a.jobs, n_eval=q["n_eval"], pace=a.pace, pace_seconds=q["pace_seconds"], grids=a.grids, log=None)
+        out |= emit(quality_summary(rows))
+        print(quality_table(rows), file=sys.stderr if a.quick else sys.stdout)   # quick runs print `name: value` lines alone
     return out
 
 # %% ../nbs/23_bench.ipynb #23377a75

@@ -20,8 +20,8 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 # %% auto #0
-__all__ = ['get_device', 'seed_everything', 'atomic_path', 'to_uint8', 'to_float', 'image_grid', 'save_png', 'show_images',
-           'versions', 'write_json']
+__all__ = ['get_device', 'seed_everything', 'atomic_path', 'save_figure', 'to_uint8', 'to_float', 'image_grid', 'save_png',
+           'show_images', 'save_samples', 'versions', 'write_json', 'rss_mb', 'peak_rss_mb', 'reset_peak_rss']
 
 # %% ../nbs/00_core.ipynb #69bb8314
 def _mps_available() -> bool:
@@ -84,6 +84,12 @@ def atomic_path(path: str | Path, fsync: bool = False):
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
 
+# %% ../nbs/00_core.ipynb #savefig1
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    "Save a matplotlib figure as PNG (tight bounding box), atomically; return the path."
+    with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    return Path(path)
+
 # %% ../nbs/00_core.ipynb #82914c5f
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     "Map images in [-1, 1] (any float dtype, values clamped) to uint8 in [0, 255]; uint8 input is returned as is."
@@ -123,6 +129,15 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
     if title: ax.set_title(title)
     return ax
 
+# %% ../nbs/00_core.ipynb #c66a844a
+def save_samples(images: torch.Tensor, path: str | Path) -> Path:
+    "Save a batch (uint8, or float in [-1, 1]; N x C x H x W) as `samples`: uint8 N x H x W x C in a compressed .npz, atomically."
+    if images.ndim != 4: raise ValueError(f"expected a batch N x C x H x W, got shape {tuple(images.shape)}")
+    x = to_uint8(images.detach().cpu()).permute(0, 2, 3, 1).contiguous().numpy()
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f: np.savez_compressed(f, samples=x)   # a file object: numpy adds no second .npz suffix
+    return Path(path)
+
 # %% ../nbs/00_core.ipynb #1386bce6
 def versions() -> dict:
     "Versions of Python and of the packages a run depends on."
@@ -137,3 +152,35 @@ def write_json(obj, path: str | Path) -> Path:
     "Write `obj` as indented JSON, atomically."
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #a4c00e25
+def _proc_status_mb(key: str) -> float | None:
+    "A memory line of /proc/self/status (`VmRSS`, `VmHWM`: kB) in MB; None where there is no /proc."
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"): return int(line.split()[1]) / 2 ** 10
+    except OSError: pass
+    return None
+
+
+def rss_mb() -> float | None:
+    "This process's resident set size in MB now (Linux); None elsewhere."
+    return _proc_status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    "This process's peak resident set size in MB: VmHWM on Linux, else ru_maxrss (KB on Linux, bytes on macOS)."
+    hwm = _proc_status_mb("VmHWM")
+    if hwm is not None: return hwm
+    import resource   # Unix only: imported where needed, so that the package loads on Windows
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 2 ** 20 if sys.platform == "darwin" else r / 2 ** 10
+
+
+def reset_peak_rss() -> bool:
+    "Set the peak resident set size back to the current one (Linux >= 4.0); False where it cannot be done."
+    try:
+        with open("/proc/self/clear_refs", "w") as f: f.write("5")
+        return True
+    except OSError: return False

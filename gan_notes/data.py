@@ -5,11 +5,8 @@
 # %% ../nbs/01_data.ipynb #be3cde78
 from __future__ import annotations
 
-import builtins
 import hashlib
-import math
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +14,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms.v2 import functional as TF
@@ -25,11 +21,9 @@ from torchvision.transforms.v2 import functional as TF
 from .core import atomic_path, show_images, to_float
 
 # %% auto #0
-__all__ = ['FITS', 'IMAGE_EXTENSIONS', 'DATASETS', 'DATASET_MODULES', 'SPRITE_SHAPES', 'SPRITE_COLOURS', 'SPRITES',
-           'N_SPRITE_MODES', 'ImageSet', 'Batches', 'image_files', 'decode_image', 'fit_image', 'read_image',
-           'cache_dir', 'folder_key', 'load_image_folder', 'folder_labels', 'DatasetSpec', 'register_dataset',
-           'dataset_names', 'check_dataset', 'load_dataset', 'SpriteSpec', 'render_sprites', 'make_sprites',
-           'make_sprites64', 'decode_sprites', 'sprite_coverage', 'plot_sprite_coverage', 'describe', 'main']
+__all__ = ['FITS', 'IMAGE_EXTENSIONS', 'DATASETS', 'ImageSet', 'Batches', 'image_files', 'decode_image', 'fit_image',
+           'read_image', 'cache_dir', 'folder_key', 'load_image_folder', 'folder_labels', 'DatasetSpec',
+           'register_dataset', 'describe']
 
 # %% ../nbs/01_data.ipynb #fa10d65f
 @dataclass
@@ -98,8 +92,16 @@ class Batches:
     slices (every process draws the same permutation, so together they see exactly one process's batches).
     `on_device`: keep the whole uint8 set on the device (default: on a GPU when it takes under a quarter of its free
     memory), so a batch is gathered there with no copy from the host. `channels_last`: batches in that memory format."""
-    def __init__(self, data: ImageSet, batch_size: int, seed: int = 0, device="cpu", labels: bool = False,
-                 shard: tuple[int, int] = (0, 1), on_device: bool | None = None, channels_last: bool = False):
+    def __init__(self,
+                 data: ImageSet,                   # the images (uint8, in memory) to draw from
+                 batch_size: int,                  # images per batch; with `shard`, the global batch of all processes
+                 seed: int = 0,                    # seeds the order: the same seed gives the same batches
+                 device="cpu",                     # where batches go: a torch device or its name ("cpu", "cuda:0", ...)
+                 labels: bool = False,             # yield (images, labels) pairs instead of images
+                 shard: tuple[int, int] = (0, 1),  # (rank, world): this process's slice of each global batch
+                 on_device: bool | None = None,    # keep the whole uint8 set on `device`; None: on a GPU when it fits easily
+                 channels_last: bool = False,      # batches in the channels-last memory format
+                ):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if batch_size > len(data):
@@ -268,19 +270,13 @@ def folder_labels(files: list[str]) -> tuple[torch.Tensor | None, list[str] | No
 # %% ../nbs/01_data.ipynb #c1c5c253
 @dataclass(frozen=True)
 class DatasetSpec:
-    name: str
-    loader: Callable[..., ImageSet]
-    description: str
+    "A registered dataset: its name, the function that loads it, and a line saying what it is."
+    name: str                          # what `load_dataset` and the experiments' `dataset` parameter take
+    loader: Callable[..., ImageSet]    # called with image_size and the loader's own keywords; returns the ImageSet
+    description: str                   # one line for the list of datasets
 
-DATASETS: dict[str, DatasetSpec] = {}
-# chapters that register datasets of their own: imported on the first look-up, so that
-# load_dataset("cars") works without importing gan_notes.download first
-DATASET_MODULES = ("gan_notes.download", "gan_notes.toycars", "gan_notes.drawings", "gan_notes.toyeyes")
+DATASETS: dict[str, DatasetSpec] = {}   # filled by the dataset modules as they are imported (the catalogue imports them all)
 
-
-def _register_all():
-    import importlib
-    for m in DATASET_MODULES: importlib.import_module(m)
 
 def register_dataset(name: str, description: str):
     "Decorator: register `loader(image_size=..., **kw) -> ImageSet` under `name`."
@@ -289,224 +285,6 @@ def register_dataset(name: str, description: str):
         return loader
     return deco
 
-
-def dataset_names() -> list[str]:
-    _register_all()
-    return sorted(DATASETS)
-
-
-def check_dataset(dataset: str | Path) -> str:
-    "Raise a clear ValueError unless `dataset` is a registered name or an existing folder; return it as a string."
-    name = str(dataset)
-    _register_all()
-    if name in DATASETS: return name
-    p = Path(name).expanduser()
-    if p.is_dir(): return name
-    if p.exists(): raise ValueError(f"dataset {name!r} is a file, not a folder of images")
-    raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(dataset_names())}, or a path to a folder of images")
-
-
-def load_dataset(dataset: str | Path, image_size: int = 64, **kwargs) -> ImageSet:
-    "Load a registered dataset by name, or every image in a folder."
-    name = check_dataset(dataset)
-    if name in DATASETS: return DATASETS[name].loader(image_size=image_size, **kwargs)
-    return load_image_folder(name, image_size=image_size, **kwargs)
-
-# %% ../nbs/01_data.ipynb #ed4386db
-SPRITE_SHAPES = ("square", "circle", "triangle", "plus")
-SPRITE_COLOURS = {  # six hues 60 degrees apart, so that the decoder can tell them apart by hue alone
-    "red": (1.0, 0.15, 0.15), "yellow": (1.0, 0.9, 0.1), "green": (0.15, 0.85, 0.2),
-    "cyan": (0.1, 0.85, 0.95), "blue": (0.2, 0.35, 1.0), "magenta": (0.95, 0.2, 0.9)}
-_RADIUS, _RADIUS_JITTER, _CENTRE_JITTER = 0.26, 0.10, 0.07  # in cell widths
-_MIN_CELL_PX = 16  # below this the decoder cannot tell a small circle from a square
-
-
-@dataclass(frozen=True)
-class SpriteSpec:
-    "The modes of a sprites dataset: the first `shapes` shapes x the first `colours` colours x a `grid` x `grid` of cells."
-    shapes: int = 4
-    colours: int = 6
-    grid: int = 2
-
-    def __post_init__(self):
-        for k, hi in (("shapes", len(SPRITE_SHAPES)), ("colours", len(SPRITE_COLOURS)), ("grid", 3)):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-                raise ValueError(f"sprites {k} must be an integer from 1 to {hi}, got {v!r}")
-
-    @property
-    def cells(self) -> int: return self.grid ** 2
-    @property
-    def n_modes(self) -> int: return self.shapes * self.colours * self.cells
-
-    def mode(self, shape, colour, cell):
-        "Mode number of (shape, colour, cell)."
-        return (shape * self.colours + colour) * self.cells + cell
-
-    def parts(self, mode):
-        "(shape, colour, cell) of mode number(s): the inverse of `mode`."
-        return mode // (self.colours * self.cells), (mode // self.cells) % self.colours, mode % self.cells
-
-    def names(self) -> list[str]:
-        colours = list(SPRITE_COLOURS)
-        return [f"{SPRITE_SHAPES[s]} {colours[c]} cell{q}" for s in range(self.shapes)
-                for c in range(self.colours) for q in range(self.cells)]
-
-    def check_size(self, image_size: int):
-        if image_size // self.grid < _MIN_CELL_PX:
-            raise ValueError(f"sprites with a {self.grid} x {self.grid} grid need image_size >= {_MIN_CELL_PX * self.grid}, "
-                             f"got {image_size}: cells under {_MIN_CELL_PX} px are too small to tell the shapes apart")
-
-
-SPRITES = SpriteSpec()              # the default: 96 modes
-N_SPRITE_MODES = SPRITES.n_modes
-
-
-_SHAPE_D = (  # d(dx, dy) <= 1 inside; see the table above
-    lambda dx, dy: torch.maximum(dx.abs(), dy.abs()),
-    lambda dx, dy: torch.sqrt(dx * dx + dy * dy),
-    lambda dx, dy: torch.maximum(dy.abs(), 2 * dx.abs() - dy),
-    lambda dx, dy: torch.minimum(torch.maximum(3 * dx.abs(), dy.abs()), torch.maximum(dx.abs(), 3 * dy.abs())))
-_SHAPE_AREA = torch.tensor([4.0, math.pi, 2.0, 20 / 9])   # area / r^2 of each shape
-_SHAPE_CENTROID_DY = torch.tensor([0.0, 0.0, 1 / 3, 0.0])  # centroid below the centre, in radii
-
-
-def _coverage(shape: int, dx: torch.Tensor, dy: torch.Tensor, r_px: torch.Tensor) -> torch.Tensor:
-    "Antialiased coverage alpha = clip((1 - d) r_px + 1/2, 0, 1) of one shape."
-    return ((1 - _SHAPE_D[shape](dx, dy)) * r_px + 0.5).clamp(0, 1)
-
-
-def render_sprites(modes: torch.Tensor, image_size: int = 32, seed: int = 0, spec: SpriteSpec = SPRITES,
-                   chunk: int = 1024) -> torch.Tensor:
-    "Draw one sprite image per mode number: uint8 N x 3 x S x S, deterministic given `seed`."
-    spec.check_size(image_size)
-    modes = torch.as_tensor(modes, dtype=torch.long)
-    if modes.numel() and (modes.min() < 0 or modes.max() >= spec.n_modes):
-        raise ValueError(f"sprite modes are 0..{spec.n_modes - 1}")
-    g = torch.Generator().manual_seed(seed)
-    n, S, k = len(modes), image_size, spec.grid
-    shape, colour, cell = spec.parts(modes)
-    u = torch.rand(n, 4, generator=g) * 2 - 1                  # jitter, uniform in [-1, 1]
-    r = _RADIUS / k * (1 + _RADIUS_JITTER * u[:, 0])            # radius, as a fraction of the width
-    cx = ((cell % k).float() + 0.5 + _CENTRE_JITTER * u[:, 1]) / k
-    cy = ((cell // k).float() + 0.5 + _CENTRE_JITTER * u[:, 2]) / k
-    rgb = torch.tensor(list(SPRITE_COLOURS.values()))[colour] * (0.9 + 0.1 * u[:, 3:4])  # brightness 0.8..1
-    grid = (torch.arange(S) + 0.5) / S                          # pixel centres in [0, 1]
-    out = torch.empty(n, 3, S, S, dtype=torch.uint8)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        dx = (grid[None, None, :] - cx[a:b, None, None]) / r[a:b, None, None]  # n x 1 x S
-        dy = (grid[None, :, None] - cy[a:b, None, None]) / r[a:b, None, None]  # n x S x 1
-        r_px = r[a:b, None, None] * S
-        alpha = torch.zeros(b - a, S, S)
-        for j in range(len(SPRITE_SHAPES)):
-            m = shape[a:b] == j
-            if m.any(): alpha[m] = _coverage(j, dx[m], dy[m], r_px[m])
-        out[a:b] = (alpha[:, None] * rgb[a:b, :, None, None] * 255).round().to(torch.uint8)
-    return out
-
-
-@register_dataset("sprites", "built-in: procedural shapes with known modes (default 96: 4 shapes x 6 colours x 4 cells)")
-def make_sprites(n: int = 10_000, image_size: int = 32, seed: int = 0, shapes: int = 4, colours: int = 6,
-                 grid: int = 2) -> ImageSet:
-    "The sprites dataset: `n` images, every mode equally often (as far as `n` allows), in random order."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
-    spec = SpriteSpec(shapes, colours, grid)
-    g = torch.Generator().manual_seed(seed)
-    modes = (torch.arange(n) % spec.n_modes)[torch.randperm(n, generator=g)]
-    name = "sprites" if spec == SPRITES else f"sprites{spec.n_modes}"
-    return ImageSet(render_sprites(modes, image_size, seed=seed + 1, spec=spec), labels=modes, classes=spec.names(),
-                    name=name, meta={"sprites": spec})
-
-
-@register_dataset("sprites64", "built-in: sprites with 64 modes (4 shapes x 4 colours x 4 cells), for the diversity experiment")
-def make_sprites64(n: int = 10_000, image_size: int = 32, seed: int = 0) -> ImageSet:
-    "Sprites with the first 4 colours only: 64 modes."
-    return make_sprites(n, image_size, seed, shapes=4, colours=4, grid=2)
-
-# %% ../nbs/01_data.ipynb #425abfa9
-def _hue_sat_val(rgb: torch.Tensor):
-    "Hue in degrees, saturation and value of N x 3 colours in [0, 1]."
-    mx, arg = rgb.max(1); mn = rgb.min(1).values
-    delta = (mx - mn).clamp_min(1e-8)
-    r, g, b = rgb.unbind(1)
-    h = torch.where(arg == 0, ((g - b) / delta) % 6, torch.where(arg == 1, (b - r) / delta + 2, (r - g) / delta + 4))
-    return h * 60, (mx - mn) / mx.clamp_min(1e-8), mx
-
-
-def _cell_masks(S: int, grid: int) -> torch.Tensor:
-    "grid^2 x S x S bool: the cells in reading order."
-    idx = torch.arange(S) * grid // S                           # cell row (or column) of each pixel row (or column)
-    cell = idx[:, None] * grid + idx[None, :]
-    return cell[None] == torch.arange(grid * grid)[:, None, None]
-
-
-def decode_sprites(images: torch.Tensor, spec: SpriteSpec = SPRITES, min_iou: float = 0.7, chunk: int = 1024) -> torch.Tensor:
-    "Mode number of each image (uint8, or float in [-1, 1]), or -1 where it shows no valid sprite of `spec`."
-    x = images.detach().cpu()
-    if len(x) > chunk:
-        return torch.cat([decode_sprites(x[a:a + chunk], spec, min_iou, chunk) for a in range(0, len(x), chunk)])
-    x = x.float() / 255 if x.dtype == torch.uint8 else (x.float().clamp(-1, 1) + 1) / 2
-    n, _, S, _ = x.shape
-    spec.check_size(S)
-    v = x.max(1).values                                        # brightness, n x S x S
-    fg = v > 0.5
-    cells = _cell_masks(S, spec.grid)
-    per_q = (fg[:, None] & cells).sum((2, 3))                  # n x cells
-    total = per_q.sum(1)
-    cell = per_q.argmax(1)
-    area = total / cells.sum((1, 2))[cell]                     # as a fraction of its cell
-    bg = (v * ~fg).sum((1, 2)) / (~fg).sum((1, 2)).clamp_min(1)
-    ok = (per_q.max(1).values >= 0.9 * total) & (area >= 0.06) & (area <= 0.6) & (bg < 0.15)
-    # colour: hue of the mean foreground colour
-    mean_rgb = (x * fg[:, None]).sum((2, 3)) / total.clamp_min(1)[:, None]
-    hue, sat, val = _hue_sat_val(mean_rgb)
-    ref = _hue_sat_val(torch.tensor(list(SPRITE_COLOURS.values())[:spec.colours]))[0]
-    dist = ((hue[:, None] - ref[None]) % 360).minimum((ref[None] - hue[:, None]) % 360)
-    hue_dist, colour = dist.min(1)
-    ok &= (hue_dist <= 22) & (sat >= 0.45) & (val >= 0.45)
-    # shape: redraw each candidate at the size and place the foreground's moments give, compare
-    a = (v / val.clamp_min(1e-3)[:, None, None]).clamp(0, 1) * cells[cell]   # coverage in its cell
-    mass = a.sum((1, 2)).clamp_min(1e-6)
-    c = torch.arange(S) + 0.5                                   # pixel centres
-    mx, my = (a.sum(1) * c).sum(1) / mass, (a.sum(2) * c).sum(1) / mass
-    iou = torch.empty(n, spec.shapes)
-    for k in range(spec.shapes):
-        r = (mass / _SHAPE_AREA[k]).sqrt()[:, None, None]       # radius in pixels
-        cy = my[:, None, None] - _SHAPE_CENTROID_DY[k] * r
-        ahat = _coverage(k, (c[None, None, :] - mx[:, None, None]) / r, (c[None, :, None] - cy) / r, r)
-        iou[:, k] = torch.minimum(a, ahat).sum((1, 2)) / torch.maximum(a, ahat).sum((1, 2)).clamp_min(1e-6)
-    best, shape = iou.max(1)
-    ok &= best >= min_iou
-    modes = spec.mode(shape, colour, cell)
-    return torch.where(ok, modes, torch.full_like(modes, -1))
-
-# %% ../nbs/01_data.ipynb #bd1f0989
-def sprite_coverage(images: torch.Tensor, spec: SpriteSpec = SPRITES) -> dict:
-    "Modes covered (of spec.n_modes), fraction of valid samples and KL(generated mode histogram || uniform)."
-    modes = decode_sprites(images, spec)
-    valid = modes[modes >= 0]
-    K = spec.n_modes
-    hist = torch.bincount(valid, minlength=K).double()
-    p = hist / hist.sum().clamp_min(1)
-    kl = float((p[p > 0] * torch.log(p[p > 0] * K)).sum()) if len(valid) else float("nan")
-    return {"n_samples": len(images), "n_modes": K, "modes_covered": int((hist > 0).sum()),
-            "valid_fraction": len(valid) / max(1, len(images)), "kl_to_uniform": kl}
-
-# %% ../nbs/01_data.ipynb #fd36dc31
-def plot_sprite_coverage(history: list[dict], ax=None, title: str = "mode coverage during training"):
-    "Plot modes covered (left axis) and valid fraction (right axis) from a list of `sprite_coverage` results with a step."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(7, 3))
-    steps = [m["step"] for m in history]
-    K = history[0].get("n_modes", N_SPRITE_MODES) if history else N_SPRITE_MODES
-    a, = ax.plot(steps, [m["modes_covered"] for m in history], "o-", label=f"modes covered (of {K})")
-    ax2 = ax.twinx()
-    b, = ax2.plot(steps, [m["valid_fraction"] for m in history], "s--", color="C1", label="valid fraction")
-    ax.set_ylim(0, K * 1.04); ax2.set_ylim(0, 1.04)
-    ax.set_xlabel("generator step"); ax.set_ylabel("modes covered"); ax2.set_ylabel("valid fraction")
-    ax.legend(handles=[a, b], loc="upper left"); ax.grid(alpha=0.3); ax.set_title(title)
-    return ax
 
 # %% ../nbs/01_data.ipynb #b0e21b1f
 def describe(data: ImageSet) -> str:
@@ -519,33 +297,3 @@ def describe(data: ImageSet) -> str:
     if data.skipped: lines.append(f"skipped {len(data.skipped)} unreadable file(s): " + "; ".join(data.skipped[:5]))
     return "\n".join(lines)
 
-
-def main(argv: list[str] | None = None) -> int:
-    "python -m gan_notes.data list | info NAME [--image-size S] [--root DIR] | download NAME [--root DIR]"
-    import argparse
-    from gan_notes import data as lib  # the registry of the imported module, not of a copy run as __main__
-    ap = argparse.ArgumentParser(prog="python -m gan_notes.data", description="The datasets of gan_notes.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="registered dataset names")
-    info = sub.add_parser("info", help="load a dataset (name or folder) and describe it")
-    info.add_argument("name"); info.add_argument("--image-size", type=int, default=64); info.add_argument("--root")
-    dl = sub.add_parser("download", help="download, verify and unpack a real dataset")
-    dl.add_argument("name"); dl.add_argument("--root")
-    a = ap.parse_args(argv)
-    if a.cmd == "list":
-        for name in lib.dataset_names(): print(f"{name:14} {lib.DATASETS[name].description}")
-        return 0
-    if a.cmd == "download":
-        from gan_notes.download import main as download_main
-        return download_main([a.name] + (["--root", a.root] if a.root else []))
-    try:
-        kw = {"root": a.root} if a.root else {}
-        print(describe(lib.load_dataset(a.name, image_size=a.image_size, **kw)))
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__" and not hasattr(builtins, "__IPYTHON__"):  # run as a script, not in a notebook
-    sys.exit(main())

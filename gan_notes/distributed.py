@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -17,7 +16,7 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['world', 'is_main', 'launched', 'init_from_env', 'shard', 'average_gradients', 'broadcast_object', 'gather_objects',
-           'all_mean', 'barrier', 'CrossRankBatchNorm', 'global_batchnorm', 'check_data_parallel', 'launch', 'main']
+           'all_mean', 'barrier', 'CrossRankBatchNorm', 'global_batchnorm', 'launch', 'main']
 
 # %% ../nbs/22_distributed.ipynb #cf19656a
 def world() -> tuple[int, int]:
@@ -94,6 +93,7 @@ def all_mean(x: torch.Tensor) -> torch.Tensor:
 
 
 def barrier():
+    "Wait until every process gets here (nothing to wait for in a single process)."
     if world()[1] > 1: dist.barrier()
 
 # %% ../nbs/22_distributed.ipynb #2a6135cf
@@ -140,60 +140,6 @@ def global_batchnorm(module: nn.Module, device=None) -> nn.Module:
     for name, child in module.named_children(): setattr(module, name, global_batchnorm(child, "cpu"))
     return module
 
-# %% ../nbs/22_distributed.ipynb #5f87628f
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
-
-
-def _check_worker(rank: int, world_size: int, port: int, cfg: dict, out: str):
-    "One process of `check_data_parallel`: join the group, train, and (rank 0) save the weights."
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
-                      LOCAL_RANK=str(rank))
-    torch.set_num_threads(1)
-    from gan_notes.core import seed_everything
-    from gan_notes.data import make_sprites
-    from gan_notes.dcgan import BCELoss, Discriminator, Generator
-    from gan_notes.train import Trainer
-    try:
-        init_from_env("cpu")
-        seed_everything(cfg["seed"])
-        G, D = Generator(cfg["image_size"], nz=16, ngf=8), Discriminator(cfg["image_size"], ndf=8)
-        tr = Trainer(G, D, make_sprites(64, cfg["image_size"], seed=1), BCELoss(), batch_size=cfg["batch_size"],
-                     device="cpu", seed=cfg["seed"], progress=False, channels_last=False, log_every=1)
-        tr.fit(cfg["steps"])
-        if rank == 0: torch.save({"G": G.state_dict(), "D": D.state_dict(), "d_loss": tr.history["d_loss"]}, out)
-    finally:
-        if dist.is_initialized(): dist.destroy_process_group()
-
-
-def check_data_parallel(world_size: int = 2, steps: int = 1, batch_size: int = 8, image_size: int = 32, seed: int = 0) -> dict:
-    "Train a small DCGAN in `world_size` gloo processes and in one; the largest weight and logged-loss differences."
-    import torch.multiprocessing as mp
-    from gan_notes.distributed import _check_worker  # spawned processes import it by name: the module's, not a notebook's
-    if world_size < 2 or batch_size % world_size: raise ValueError("need world_size >= 2 dividing batch_size")
-    cfg = dict(steps=steps, batch_size=batch_size, image_size=image_size, seed=seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        res = {}
-        for n in (1, world_size):
-            path = str(Path(tmp) / f"world{n}.pt")
-            mp.start_processes(_check_worker, args=(n, _free_port(), cfg, path), nprocs=n, start_method="spawn")
-            res[n] = torch.load(path, weights_only=True)
-    one, many = res[1], res[world_size]
-    diff = lambda a, b: max((a[k] - b[k]).abs().max().item() for k in a if a[k].is_floating_point())  # not step counters
-    return {"max_weight_diff_G": diff(one["G"], many["G"]), "max_weight_diff_D": diff(one["D"], many["D"]),
-            "max_loss_diff": max(abs(a - b) for a, b in zip(one["d_loss"], many["d_loss"])),
-            "max_weight_change_G": diff(one["G"], _initial(cfg)["G"]), "world_size": world_size, "steps": steps}
-
-
-def _initial(cfg: dict) -> dict:
-    "The weights the check starts from (to show that the steps moved them by more than the difference)."
-    from gan_notes.core import seed_everything
-    from gan_notes.dcgan import Discriminator, Generator
-    seed_everything(cfg["seed"])
-    return {"G": Generator(cfg["image_size"], nz=16, ngf=8).state_dict(), "D": Discriminator(cfg["image_size"], ndf=8).state_dict()}
-
 # %% ../nbs/22_distributed.ipynb #3900b9d8
 def launch(notebook: str | Path, output: str | Path, params: dict | None = None, **papermill_kw) -> Path:
     "Run an experiment notebook in this torchrun process: rank 0 writes `output`; rank r writes out_dir/rank<r>/ (the run's files come from rank 0)."
@@ -206,7 +152,9 @@ def launch(notebook: str | Path, output: str | Path, params: dict | None = None,
         output = base / f"rank{rank}" / Path(output).name
         params["out_dir"] = str(base / f"rank{rank}")
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(notebook), str(output), parameters=params, progress_bar=rank == 0, **papermill_kw)
+    from gan_notes.experiment import ipc_kernel_manager   # no TCP warning from the kernel in the report
+    pm.execute_notebook(str(notebook), str(output), parameters=params, progress_bar=rank == 0,
+                        **{"kernel_manager_class": ipc_kernel_manager(), **papermill_kw})
     return Path(output)
 
 

@@ -6,364 +6,39 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import builtins
-import hashlib
-import http.client
 import importlib.util
 import json
 import os
-import posixpath
 import re
 import shutil
-import stat
 import subprocess
 import sys
-import tarfile
 import tempfile
-import threading
-import time
-import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.error import HTTPError, URLError
-from urllib.parse import unquote, urlsplit
-from urllib.request import Request, urlopen
+from urllib.parse import urlsplit
 
 import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS
-from tqdm.auto import tqdm
 
-from .core import write_json
 from .data import ImageSet, image_files, load_image_folder, register_dataset
+from .fetch import DownloadError, basic_auth, download, safe_extract, verify_or_record
 
 # %% auto #0
-__all__ = ['MAX_RATIO', 'KAGGLE_URL', 'EYES_URL', 'SOURCES', 'IDOLS_HELP', 'CARCONNECTION_FIELDS', 'EYE_DOMAINS', 'DownloadError',
-           'ChecksumError', 'KaggleCredentialsError', 'UnsafeArchiveError', 'DatasetNotFound', 'file_sha256',
-           'recorded_sha256', 'record_sha256', 'check_sha256', 'verify_or_record', 'download', 'serve_folder',
-           'basic_auth', 'check_members', 'unpacked_size', 'safe_extract', 'data_root', 'find_folder',
-           'find_image_folder', 'kaggle_json_path', 'kaggle_credentials', 'kaggle_help', 'kaggle_fetch', 'Source',
-           'missing_message', 'fetch', 'parse_carconnection_name', 'load_cars', 'load_carconnection', 'load_anime',
-           'load_eyes', 'load_idols', 'main']
+__all__ = ['KAGGLE_URL', 'EYES_URL', 'SOURCES', 'IDOLS_HELP', 'CARCONNECTION_FIELDS', 'EYE_DOMAINS', 'KaggleCredentialsError',
+           'DatasetNotFound', 'data_root', 'find_folder', 'find_image_folder', 'kaggle_json_path', 'kaggle_credentials',
+           'kaggle_help', 'kaggle_fetch', 'Source', 'missing_message', 'fetch', 'parse_carconnection_name', 'load_cars',
+           'load_carconnection', 'load_anime', 'load_eyes', 'load_idols', 'main']
 
-# %% ../nbs/05_download.ipynb #01ddd47c
-class DownloadError(OSError):
-    "A download that could not be completed; the message names the URL and what to do."
-
-class ChecksumError(DownloadError):
-    "A file whose SHA-256 is not the expected one."
-
+# %% ../nbs/05_download.ipynb #dlerr001
 class KaggleCredentialsError(DownloadError):
     "No usable Kaggle API token."
-
-class UnsafeArchiveError(ValueError):
-    "An archive with a member that would be written outside its folder, or a device file."
 
 class DatasetNotFound(FileNotFoundError):
     "A named dataset that is not on disk (and was not to be downloaded)."
 
-# %% ../nbs/05_download.ipynb #fba26ed8
-def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
-    "Hex SHA-256 of a file, read in blocks."
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block): h.update(chunk)
-    return h.hexdigest()
-
-
-def recorded_sha256(checksums: str | Path | None, name: str) -> str | None:
-    "The SHA-256 recorded for file `name` in the JSON file `checksums`, if any."
-    if checksums is None or not Path(checksums).is_file(): return None
-    try: table = json.loads(Path(checksums).read_text())
-    except ValueError as e: raise ValueError(f"{checksums} is not valid JSON ({e}): fix or delete it") from e
-    return (table.get(name) or {}).get("sha256")
-
-
-def record_sha256(checksums: str | Path, name: str, sha256: str, **info) -> Path:
-    "Record `sha256` (and `info`, e.g. url and size) for file `name` in the JSON file `checksums`, atomically."
-    p = Path(checksums)
-    table = json.loads(p.read_text()) if p.is_file() else {}
-    table[name] = {"sha256": sha256, **info, "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    return write_json(table, p)
-
-
-def check_sha256(path: str | Path, expected: str | None, source: str = "") -> str:
-    "SHA-256 of `path`; raise `ChecksumError` (naming both digests) when `expected` is given and differs."
-    got = file_sha256(path)
-    if expected and got != expected.lower():
-        raise ChecksumError(f"{Path(path).name}{f' from {source}' if source else ''}: SHA-256 mismatch: "
-                            f"expected {expected.lower()}, got {got}")
-    return got
-
-
-def verify_or_record(path: str | Path, checksums: str | Path | None, name: str | None = None, url: str = "",
-                     sha256: str | None = None) -> str:
-    "Check `path` against `sha256`, else against the digest recorded in `checksums`; record it when none is known."
-    name = name or Path(path).name
-    expected = sha256 or recorded_sha256(checksums, name)
-    got = check_sha256(path, expected, url)
-    if not expected and checksums is not None: record_sha256(checksums, name, got, url=url, size=Path(path).stat().st_size)
-    return got
-
-# %% ../nbs/05_download.ipynb #dcac12ab
-class _Interrupted(Exception):
-    "A transfer that stopped early: resumable."
-
-_USER_AGENT = "gan_notes (+https://github.com/gan-notes/gan_notes)"
-
-
-def _total_from_content_range(value: str | None) -> int | None:
-    m = re.search(r"/(\d+)\s*$", value or "")
-    return int(m.group(1)) if m else None
-
-
-def _open(url: str, headers: dict, have: int, timeout: float, dest: Path, hint: str):
-    "Send the request (with a Range when `have` > 0); return the response, or None when `have` is already everything."
-    req = Request(url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"})
-    for k, v in headers.items():
-        # credentials must not follow a redirect to another host (a signed storage URL)
-        if k.lower() == "authorization": req.add_unredirected_header(k, v)
-        else: req.add_header(k, v)
-    if have: req.add_header("Range", f"bytes={have}-")
-    try:
-        return urlopen(req, timeout=timeout)
-    except HTTPError as e:
-        if e.code == 416 and have:
-            total = _total_from_content_range(e.headers.get("Content-Range"))
-            if total == have: return None                  # the part file is complete
-            raise _Interrupted(f"the server has {total} bytes, the part file {have}: starting over") from e
-        what = {401: "the server refused the credentials", 403: "access is forbidden (for Kaggle: sign in and accept "
-                "the dataset's rules on its page, and check the token)", 404: "there is no such file"}.get(e.code, e.reason)
-        raise DownloadError(f"{url}: HTTP {e.code}: {what}. {hint}".strip()) from e
-    except (URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
-        reason = getattr(e, "reason", e)
-        raise DownloadError(f"could not reach {url} ({reason}). Check the internet connection (and proxy settings) and "
-                            f"run again; or download the file by hand and put it at {dest}. {hint}".strip()) from e
-
-
-def _transfer(url: str, part: Path, headers: dict, timeout: float, progress: bool, dest: Path, hint: str):
-    "Fetch `url` into `part`, resuming from its current size; raise `_Interrupted` when the transfer stops early."
-    have = part.stat().st_size if part.exists() else 0
-    resp = _open(url, headers, have, timeout, dest, hint)
-    if resp is None: return
-    with resp:
-        if have and resp.status == 206:
-            m = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", ""))
-            if not m or int(m.group(1)) != have:
-                part.unlink()
-                raise _Interrupted(f"the server resumed at the wrong place ({resp.headers.get('Content-Range')})")
-            mode = "ab"
-        else:
-            have, mode = 0, "wb"                               # a 200: the whole file comes again
-        length = resp.headers.get("Content-Length")
-        total = have + int(length) if length and length.isdigit() else None
-        with open(part, mode) as f, tqdm(total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
-                                         desc=dest.name, disable=not progress, leave=False) as bar:
-            while True:
-                try: chunk = resp.read(1 << 20)
-                except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as e:
-                    raise _Interrupted(f"connection lost after {f.tell()} bytes ({type(e).__name__}: {e})") from e
-                if not chunk: break
-                f.write(chunk); bar.update(len(chunk))
-            got = f.tell()
-    if total is not None and got < total:
-        raise _Interrupted(f"the connection closed after {got} of {total} bytes")
-
-
-def download(url: str, dest: str | Path, sha256: str | None = None, *, checksums: str | Path | None = None,
-             headers: dict | None = None, timeout: float = 60.0, retries: int = 3, wait: float = 1.0,
-             progress: bool = True, hint: str = "") -> Path:
-    "Download `url` to `dest` through `dest.part` (resumed with HTTP Range), verify its SHA-256, rename; return `dest`."
-    dest = Path(dest).expanduser()
-    part = dest.with_name(dest.name + ".part")
-    if dest.exists():                                      # complete by construction: check it, never overwrite it
-        verify_or_record(dest, checksums, url=url, sha256=sha256)
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(retries + 1):
-        try:
-            _transfer(url, part, headers or {}, timeout, progress, dest, hint)
-            break
-        except _Interrupted as e:
-            if attempt == retries:
-                have = part.stat().st_size if part.exists() else 0
-                raise DownloadError(f"{url}: {e}; gave up after {retries + 1} attempts with {have} bytes in {part}. "
-                                    f"Run again to resume from there. {hint}".strip()) from e
-            time.sleep(wait * 2 ** attempt)
-    try:
-        verify_or_record(part, checksums, name=dest.name, url=url, sha256=sha256)
-    except ChecksumError as e:
-        part.unlink()                                      # a wrong file must not be resumed either
-        raise ChecksumError(f"{e}. The download was deleted; run again to fetch it anew. If the source has "
-                            f"really changed, remove its entry from {checksums} to accept the new file."
-                            if checksums and not sha256 else f"{e}. The download was deleted.") from None
-    os.replace(part, dest)
-    return dest
-
-# %% ../nbs/05_download.ipynb #7c1cbb09
-class _MirrorHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args): pass                     # quiet: requests are kept in server.requests
-
-    def _fail(self, code: int, headers: dict | None = None):
-        self.send_response(code)
-        for k, v in (headers or {}).items(): self.send_header(k, v)
-        self.send_header("Content-Length", "0"); self.end_headers()
-
-    def do_GET(self):
-        srv = self.server
-        rng = self.headers.get("Range")
-        srv.requests.append({"path": self.path, "range": rng, "authorization": self.headers.get("Authorization")})
-        if srv.auth is not None and self.headers.get("Authorization") != srv.auth: return self._fail(401)
-        file = (srv.folder / unquote(urlsplit(self.path).path).lstrip("/")).resolve()
-        if srv.folder not in file.parents or not file.is_file(): return self._fail(404)
-        size = file.stat().st_size
-        start, end = 0, size - 1
-        m = re.fullmatch(r"bytes=(\d+)-(\d*)", (rng or "").strip())
-        partial = bool(m) and not srv.ignore_range
-        if partial:
-            start = int(m.group(1))
-            end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-            if start >= size: return self._fail(416, {"Content-Range": f"bytes */{size}"})
-        self.send_response(206 if partial else 200)
-        if partial: self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        todo = end - start + 1
-        if srv.drop_after is not None and srv.drops > 0 and todo > srv.drop_after:
-            srv.drops -= 1
-            todo = srv.drop_after                          # send part of it, then hang up
-        with open(file, "rb") as f:
-            f.seek(start)
-            while todo > 0:
-                chunk = f.read(min(todo, 1 << 16))
-                if not chunk: break
-                self.wfile.write(chunk); todo -= len(chunk)
-        self.close_connection = True
-
-
-@contextmanager
-def serve_folder(folder: str | Path, *, auth: tuple[str, str] | None = None, drop_after: int | None = None,
-                 drops: int = 1, ignore_range: bool = False):
-    "Serve `folder` over HTTP on 127.0.0.1 (a free port), with Range support; yield the server (`.url`, `.requests`)."
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _MirrorHandler)
-    server.folder = Path(folder).resolve()
-    server.auth = basic_auth(*auth)["Authorization"] if auth else None
-    server.drop_after, server.drops, server.ignore_range = drop_after, drops, ignore_range
-    server.requests = []
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try: yield server
-    finally:
-        server.shutdown(); server.server_close(); thread.join(5)
-
-
-def basic_auth(username: str, key: str) -> dict:
-    "The HTTP Basic `Authorization` header for a user name and key (how Kaggle's API takes its token)."
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{key}".encode()).decode()}
-
-# %% ../nbs/05_download.ipynb #0aa716b5
-def _is_absolute(p: str) -> bool: return p.startswith("/") or bool(re.match(r"^[A-Za-z]:", p))
-
-def _through_link(parts: list[str], links: set[str]) -> bool:
-    "Does a path (its folders, not itself) pass through one of the archive's links?"
-    return any("/".join(parts[:i]) in links for i in range(1, len(parts)))
-
-
-def _member_problem(name: str, kind: str, target: str | None, links: set[str]) -> str | None:
-    "Why a member (kind: file, dir, symlink, hardlink, special) may not be extracted, or None."
-    n = name.replace("\\", "/")
-    if _is_absolute(n): return "an absolute path"
-    parts = [p for p in n.split("/") if p not in ("", ".")]
-    if ".." in parts: return "a '..' in its path"
-    if kind == "special": return "a device, FIFO or socket"
-    if _through_link(parts, links): return "a path through a link in the archive"
-    if kind in ("symlink", "hardlink"):
-        t = (target or "").replace("\\", "/")
-        # a symlink's target is relative to its own folder, a hard link's to the top of the archive
-        start = posixpath.dirname("/".join(parts)) if kind == "symlink" else ""
-        resolved = posixpath.normpath(posixpath.join(start, t))
-        if _is_absolute(t) or resolved == ".." or resolved.startswith("../"): return f"a {kind} pointing outside ({target})"
-        if _through_link(resolved.split("/"), links): return f"a {kind} through another link ({target})"
-    return None
-
-
-def _zip_members(zf: zipfile.ZipFile) -> list[tuple[str, str, str | None]]:
-    out = []
-    for info in zf.infolist():
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode): out.append((info.filename, "symlink", zf.read(info).decode("utf-8", "replace")))
-        elif mode and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
-            out.append((info.filename, "special", None))
-        else: out.append((info.filename, "dir" if info.is_dir() else "file", None))
-    return out
-
-
-def _tar_members(tf: tarfile.TarFile) -> list[tuple[str, str, str | None]]:
-    kind = lambda m: ("symlink" if m.issym() else "hardlink" if m.islnk() else "dir" if m.isdir()
-                      else "special" if (m.isdev() or not m.isreg()) else "file")
-    return [(m.name, kind(m), m.linkname if (m.issym() or m.islnk()) else None) for m in tf.getmembers()]
-
-
-def check_members(archive: str | Path, members: list[tuple[str, str, str | None]]):
-    "Raise `UnsafeArchiveError` naming every member of `archive` that may not be extracted."
-    links = {posixpath.normpath(n.replace("\\", "/")).strip("/") for n, k, _ in members if k == "symlink"}
-    bad = [f"{n!r}: {why}" for n, k, t in members if (why := _member_problem(n, k, t, links))]
-    if bad:
-        raise UnsafeArchiveError(f"refusing to unpack {archive}: {len(bad)} unsafe member(s): " + "; ".join(bad[:5])
-                                 + (" ..." if len(bad) > 5 else "") + ". Nothing was written. Get the archive from its "
-                                 "real source; a dataset archive has none of these.")
-
-
-MAX_RATIO = 100  # unpacked bytes per archive byte: photo archives are near 1, a zip bomb is thousands
-
-
-def unpacked_size(arc) -> int:
-    "The bytes an open zip or tar archive unpacks to, from its member table (zipfile and tarfile never write more)."
-    if isinstance(arc, zipfile.ZipFile): return sum(i.file_size for i in arc.infolist())
-    return sum(m.size for m in arc.getmembers() if m.isfile())
-
-
-def safe_extract(archive: str | Path, dest: str | Path, max_ratio: float = MAX_RATIO) -> Path:
-    "Unpack a zip or tar(.gz/.bz2/.xz) `archive` into the new folder `dest`, all or nothing, refusing unsafe members and bombs."
-    archive, dest = Path(archive), Path(dest)
-    if dest.exists(): raise FileExistsError(f"{dest} already exists: remove it (or choose another folder) to unpack {archive.name}")
-    if zipfile.is_zipfile(archive):
-        opener, members = zipfile.ZipFile, _zip_members
-    elif tarfile.is_tarfile(archive):
-        opener, members = (lambda p: tarfile.open(p, "r:*")), _tar_members
-    else:
-        raise ValueError(f"{archive} is neither a zip nor a tar archive (an HTML error page saved as the file?): "
-                         "delete it and download it again")
-    with opener(archive) as arc:
-        check_members(archive, members(arc))               # everything is checked before anything is written
-        size, packed = unpacked_size(arc), max(1, archive.stat().st_size)
-        if size > max_ratio * packed:
-            raise UnsafeArchiveError(f"refusing to unpack {archive}: {size:,} bytes from {packed:,} ({size / packed:,.0f} times "
-                                     f"larger, the limit is {max_ratio:g}): a decompression bomb? Nothing was written.")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-        try:
-            if isinstance(arc, zipfile.ZipFile):
-                for info in arc.infolist():
-                    if stat.S_ISLNK(info.external_attr >> 16):
-                        link = tmp / info.filename
-                        link.parent.mkdir(parents=True, exist_ok=True)
-                        os.symlink(arc.read(info).decode(), link)
-                    else: arc.extract(info, tmp)
-            elif hasattr(tarfile, "data_filter"): arc.extractall(tmp, filter="data")
-            else: arc.extractall(tmp)                     # Python without extraction filters: our checks only
-            os.rename(tmp, dest)                           # the folder appears complete, or not at all
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return dest
 
 # %% ../nbs/05_download.ipynb #b80a1b88
 _IMG_EXTS = tuple(e.lower() for e in IMG_EXTENSIONS)
@@ -457,8 +132,10 @@ def kaggle_fetch(ref: str, root: str | Path, *, kaggle_url: str | None = None, m
     if creds is None: raise KaggleCredentialsError(kaggle_help(ref, root))
     base = kaggle_url or os.environ.get("GAN_NOTES_KAGGLE_URL")
     if method not in ("auto", "kagglehub", "cli", "http"): raise ValueError(f"method must be auto, kagglehub, cli or http, got {method!r}")
-    if method == "auto": method = "http" if base else "kagglehub" if _kagglehub_available() else "cli" if shutil.which("kaggle") else "http"
     manual = f"Or download https://www.kaggle.com/datasets/{ref} by hand and unpack the zip into {root}."
+    if method == "auto": method = "http" if base else "kagglehub" if _kagglehub_available() else "cli" if shutil.which("kaggle") else None
+    if method is None: raise DownloadError(f"Kaggle dataset {ref} is fetched with Kaggle's own client, and none is installed: "
+                                           f"pip install 'gan_notes[data]' (kagglehub), or put the `kaggle` command on the PATH. {manual}")
     root.mkdir(parents=True, exist_ok=True)
     if method == "kagglehub":
         import kagglehub
@@ -552,20 +229,40 @@ IDOLS_HELP = ("dataset 'idols' has no public download: it is your own folder of 
               "an experiment, papermill ... -p dataset /path/to/faces")
 
 
+def _papermill_fetch(name: str, root: Path, custom: bool) -> str | None:
+    "The experiment command that fetches dataset `name` as it starts (its `download` parameter); None where none can."
+    import shlex
+    if name == "eyes":   # the refiner's real domain; its own parameter names the folder
+        return ("papermill nbs/train_simgan.ipynb runs/train_simgan-eyes.ipynb -p real eyes"
+                + (f" -p eyes_root {shlex.quote(str(root))}" if custom else "") + " -p download True")
+    if custom: return None   # train_dcgan and train_wgan read the default folder ($GAN_NOTES_DATA)
+    return f"papermill nbs/train_dcgan.ipynb runs/train_dcgan-{name}.ipynb -p dataset {name} -p download True"
+
+
 def missing_message(name: str, root: str | Path) -> str:
-    "How to get dataset `name` into `root`."
+    "How to get dataset `name` into `root`: the download command, Python, an experiment's `-p download True`, by hand."
     src = SOURCES[name]
     if not (src.kaggle or src.url): return IDOLS_HELP.format(root=root)
     custom = Path(root) != data_root(name)
+    pm_way = _papermill_fetch(name, Path(root), custom)
     return (f"dataset {name!r} is not in {root}. Get it once with\n"
             f"  python -m gan_notes.download {name}" + (f" --root {root}" if custom else "") + "\n"
             f"or from Python: load_dataset({name!r}, download=True" + (f", root={str(root)!r}" if custom else "") + ")\n"
+            + (f"or as an experiment starts: {pm_way}\n" if pm_way else "") +
             f"or download {src.page} by hand and unpack it into {root} ({src.layout}).\n"
             f"Licence: {src.licence}.")
 
 
-def fetch(name: str, root: str | Path | None = None, *, method: str = "auto", kaggle_url: str | None = None,
-          url: str | None = None, keep_archive: bool = False, timeout: float = 60.0, progress: bool = True) -> Path:
+def fetch(name: str,                       # a dataset of `SOURCES`: cars, carconnection, anime, eyes or idols
+          root: str | Path | None = None,  # its folder; default `data_root(name)`: $GAN_NOTES_DATA/name or ~/.cache/gan_notes/data/name
+          *,
+          method: str = "auto",            # Kaggle datasets: "kagglehub", "cli" (the `kaggle` command), "http" (a mirror) or "auto", see `kaggle_fetch`
+          kaggle_url: str | None = None,   # a mirror of Kaggle's download API; default $GAN_NOTES_KAGGLE_URL
+          url: str | None = None,          # the archive of a dataset not on Kaggle; default its `url_env` variable, then `Source.url`
+          keep_archive: bool = False,      # keep the downloaded archive once it is unpacked
+          timeout: float = 60.0,           # seconds a connection or a read may wait for the server
+          progress: bool = True,           # show progress bars
+         ) -> Path:
     "Download, verify and unpack dataset `name` into its folder (nothing to do when it is there); return the folder."
     if name not in SOURCES: raise ValueError(f"no dataset {name!r} to download: use one of {', '.join(sorted(SOURCES))}")
     src, root = SOURCES[name], data_root(name, root)
@@ -664,7 +361,7 @@ def load_carconnection(image_size: int = 64, root: str | Path | None = None, dow
     data.meta["cars"] = cars                               # one dict of CARCONNECTION_FIELDS per image, or None
     return data
 
-
+# %% ../nbs/05_download.ipynb #2d694f24
 @register_dataset("anime", "Anime faces (Kaggle splcher/animefacedataset): 63,565 faces of 90-120 px; "
                   "research use, do not redistribute")
 def load_anime(image_size: int = 64, root: str | Path | None = None, download: bool = False,

@@ -110,6 +110,7 @@ KINDS = {  # kind: (group, words naming it); when a name has words of two kinds,
 }
 _KIND_WORDS = {kind: set(words.split()) for kind, (_, words) in KINDS.items()}
 
+# %% ../nbs/07_drawings.ipynb #2c969bb9
 # openclipart folders (under animals/) that settle the kind, and the group of the others
 FOLDER_KINDS = {"mammals/bears": "bear", "mammals/big_cats": "big cat", "mammals/dogs": "dog", "mammals/horses": "horse",
                 "mammals/housecats": "cat", "birds/penguin": "penguin", "dinosaurs": "dinosaur"}

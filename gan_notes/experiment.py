@@ -5,17 +5,31 @@
 # %% ../nbs/04_experiment.ipynb #b6813382
 from __future__ import annotations
 
+import ast
+import atexit
+import datetime as dt
+import difflib
+import json
 import os
+import socket
+import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+try: import fcntl      # POSIX record locks; Windows has none (no out_dir lock there)
+except ImportError: fcntl = None
+
 from .core import get_device, write_json
-from .data import check_dataset
+from .catalogue import check_dataset
 from .dcgan import IMAGE_SIZES
 
 # %% auto #0
-__all__ = ['RULES', 'check_params', 'smoke_mode', 'smoke', 'write_metrics', 'run_notebooks', 'run_values', 'mean_sd',
-           'mean_table']
+__all__ = ['RULES', 'LOCK_NAME', 'RUN_ONLY', 'RECORD_KEYS', 'EXPERIMENT_PREFIXES', 'assigned_names', 'injected_parameters',
+           'check_declared', 'OutDirInUse', 'hold_out_dir', 'release_out_dir', 'check_params', 'smoke_mode', 'smoke',
+           'write_metrics', 'run_numbers', 'score_samples', 'notebooks_folder', 'experiment_notebooks',
+           'ipc_kernel_manager', 'run_notebooks', 'run_values', 'mean_sd', 'mean_table', 'summarise_runs',
+           'run_summary', 'merge_summaries', 'write_summary']
 
 # %% ../nbs/04_experiment.ipynb #2af8e849
 def _positive_int(name, v):
@@ -93,10 +107,110 @@ RULES = {
     "workers": _positive_int,
 }
 
+# %% ../nbs/04_experiment.ipynb #a7c3e5d1
+def assigned_names(source: str) -> list[str]:
+    "The names a cell of plain assignments (`name = value`) assigns, in order; other statements are ignored."
+    try: body = ast.parse(source).body
+    except SyntaxError: return []
+    return [t.id for node in body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+
+
+def injected_parameters(cells: list[str] | None = None) -> tuple[list[str], list[str]] | None:
+    "(names papermill injected, names of the cell run before it: the `parameters` cell) from the sources of the cells this kernel ran (IPython's `In`, or `cells`); None when papermill injected nothing."
+    if cells is None:
+        try: from IPython import get_ipython
+        except ImportError: return None
+        shell = get_ipython()
+        cells = list(shell.user_ns.get("In", [])) if shell is not None else []
+    at = max((i for i, s in enumerate(cells) if s.lstrip().startswith("# Parameters\n")), default=None)  # papermill's cell
+    if at is None: return None
+    return assigned_names(cells[at]), assigned_names(cells[at - 1]) if at > 0 else []
+
+
+def check_declared(injected: list[str], declared: list[str]) -> None:
+    "A ValueError naming the first of `injected` that is not in `declared`, with the closest declared name."
+    for name in injected:
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+            raise ValueError(f"this notebook has no parameter {name!r}" + (f": did you mean {close[0]!r}?" if close else "")
+                             + f" Its parameters: {', '.join(declared)}")
+
+# %% ../nbs/04_experiment.ipynb #d0f6b8a4
+LOCK_NAME = ".lock"
+_HELD: dict[str, int] = {}      # folders this process holds: resolved path -> the open, locked lock file
+_CREATED: set[str] = set()      # ... of which this process made the folder
+
+
+class OutDirInUse(ValueError):
+    "Another run holds the output folder."
+
+
+def _holder(fd: int) -> dict:
+    "The holder a lock file names ({} while it is being written)."
+    for _ in range(25):
+        try: return json.loads(os.pread(fd, 4096, 0).decode())
+        except (OSError, ValueError): time.sleep(0.02)
+    return {}
+
+
+def hold_out_dir(folder: str | Path, rank: int | None = None) -> Path:
+    "Create `folder` and hold it until this process ends; `OutDirInUse` names the holder when another run has it. Rank `rank` (default: $RANK) other than 0 holds nothing."
+    folder = Path(folder).expanduser().resolve()
+    rank = int(os.environ.get("RANK") or 0) if rank is None else rank
+    if rank or str(folder) in _HELD or fcntl is None: return folder
+    if folder.exists() and not folder.is_dir(): raise ValueError(f"out_dir {folder} is a file, not a folder")
+    if not folder.exists(): _CREATED.add(str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            h = _holder(fd); os.close(fd)
+            raise OutDirInUse(f"out_dir {folder} is in use by another run: pid {h.get('pid', '?')} on {h.get('host', '?')}, "
+                              f"started {h.get('started', '?')} (it holds {lock}; a Jupyter kernel holds it until it is shut down). "
+                              "Wait for that run to end or stop it, or give this run another out_dir") from None
+        except OSError as e:   # a file system without locks: run, but say that nothing guards the folder
+            os.close(fd)
+            warnings.warn(f"cannot lock {lock} ({e}): a second run into {folder} would not be stopped")
+            return folder
+        try: same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)      # the previous holder removed the file while we opened it: lock the one there now
+    # written in place, not through atomic_path: a new file would be a new inode, without the lock
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(info).encode(), 0)
+    _HELD[str(folder)] = fd
+    atexit.register(release_out_dir, folder)
+    return folder
+
+
+def release_out_dir(folder: str | Path) -> None:
+    "Let go of `folder` (at exit, or by hand in a long-lived kernel): remove its lock file, and the folder if this process made it and it is empty."
+    key = str(Path(folder).expanduser().resolve())
+    fd = _HELD.pop(key, None)
+    if fd is None: return
+    try: os.unlink(Path(key) / LOCK_NAME)   # while still locked: a run that opened it meanwhile sees it gone and retries
+    except FileNotFoundError: pass
+    os.close(fd)
+    if key in _CREATED:
+        _CREATED.discard(key)
+        try: os.rmdir(key)
+        except OSError: pass
+
+# %% ../nbs/04_experiment.ipynb #f2b8d0c6
+RUN_ONLY = ("steps", "out_dir", "device", "resume", "n_eval", "eval_every", "sample_every", "on_nonfinite")  # a resumed run may change these
+
 
 def check_params(**params) -> SimpleNamespace:
-    "Check experiment parameters by the shared `RULES`; return them (paths resolved) as attributes."
-    return SimpleNamespace(**{k: RULES[k](k, v) if k in RULES else v for k, v in params.items()})
+    "Refuse a name papermill injected that the notebook does not declare; check the values by the shared `RULES`; hold `out_dir` for this run. Return the parameters (paths resolved) as attributes."
+    if (found := injected_parameters()) is not None:   # started by papermill
+        injected, declared = found
+        check_declared(injected, list(dict.fromkeys([*declared, *params])))
+    p = SimpleNamespace(**{k: RULES[k](k, v) if k in RULES else v for k, v in params.items()})
+    if "out_dir" in params: hold_out_dir(p.out_dir)
+    return p
 
 # %% ../nbs/04_experiment.ipynb #74625a2e
 def smoke_mode() -> bool:
@@ -117,26 +231,82 @@ def write_metrics(p: SimpleNamespace, metrics: dict, name: str = "metrics.json")
     params = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()}
     return write_json({**metrics, "params": params, "smoke": smoke_mode()}, Path(p.out_dir) / name)
 
+
+RECORD_KEYS = ("steps", "device", "train_time_s", "stopped_by_time", "train_img_per_s")   # what each report quotes of its run
+
+
+def run_numbers(record: dict) -> dict:
+    "The numbers of the Trainer's record that every experiment's metrics.json quotes (`RECORD_KEYS`)."
+    return {k: record[k] for k in RECORD_KEYS}
+
+
+def score_samples(trainer, data, p: SimpleNamespace) -> tuple:
+    "A GAN experiment's closing measurement: `p.n_eval` fresh samples, kept in out_dir/samples.npz for anyone to score another way, scored by `image_metrics` (printed); (scores, samples)."
+    import torch
+    from .core import save_samples
+    from .metrics import image_metrics, summarise
+    torch.manual_seed(p.seed + 1)  # the scored samples do not depend on how the run got here
+    scored = trainer.sample(p.n_eval)
+    save_samples(scored, Path(p.out_dir) / "samples.npz")
+    scores = image_metrics(scored, data, n_swd=min(1000, p.n_eval), seed=p.seed)
+    print(summarise(scores))
+    return scores, scored
+
 # %% ../nbs/04_experiment.ipynb #55a1fe07
+EXPERIMENT_PREFIXES = ("train_", "compare_", "classify_")   # the experiment notebooks' names start so
+
+
+def notebooks_folder() -> Path:
+    "The folder of the experiment notebooks: their copies inside the installed package (gan_notes/notebooks/, from a wheel), else the checkout's nbs/ (an editable install)."
+    import importlib.resources
+    pkg = Path(str(importlib.resources.files("gan_notes")))
+    for d in (pkg / "notebooks", pkg.parent / "nbs"):
+        if any(d.glob(f"{EXPERIMENT_PREFIXES[0]}*.ipynb")): return d
+    raise FileNotFoundError(f"no experiment notebooks in {pkg / 'notebooks'} nor in {pkg.parent / 'nbs'}: reinstall gan_notes")
+
+
+def experiment_notebooks(folder: str | Path | None = None) -> list[Path]:
+    "The experiment notebooks (train_*, compare_*, classify_*) in `folder`, by default `notebooks_folder()`."
+    folder = Path(folder) if folder is not None else notebooks_folder()
+    return sorted(p for p in folder.glob("*.ipynb") if p.name.startswith(EXPERIMENT_PREFIXES))
+
+
 def _same_run(metrics: dict, params: dict) -> bool:
     "Were these metrics measured with `params` (out_dir aside), in the same smoke mode?"
     got = metrics.get("params", {})
     return metrics.get("smoke") == smoke_mode() and all(k == "out_dir" or got.get(k) == v for k, v in params.items())
 
 
+def ipc_kernel_manager():
+    "jupyter_client's kernel manager with kernels on local sockets (IPC), not TCP: their stderr then carries no warning about unencrypted TCP, which a comparison would show in its report."
+    import uuid
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):  # sockets <ip>-<port>: a name of its own, or kernels started side by side share sockets
+            Path(jupyter_runtime_dir()).mkdir(parents=True, exist_ok=True)
+            ip = os.path.join(jupyter_runtime_dir(), f"gan-notes-{uuid.uuid4().hex[:12]}")
+            super().__init__(**{"transport": "ipc", "ip": ip, **kw})
+    return IPCKernelManager
+
+# %% ../nbs/04_experiment.ipynb #ccc4fd5f
 def run_notebooks(notebook: str | Path, runs: list[dict], out_dir: str | Path, log=print, workers: int = 1,
-                  reuse: bool = False, need_metrics: bool = True) -> list[dict]:
-    "Execute `notebook` with papermill for each run {'name', 'params', 'labels'} into out_dir/<name>/; rows of metrics + labels + ok/error, in order. `reuse`: take a run's existing metrics.json when it was made with the same parameters. `need_metrics=False`: a run that executes is ok without metrics.json (a report whose numbers are in its tables)."
-    if workers > 1:  # runs side by side, each in its own kernel; give each kernel cores / workers threads (OMP_NUM_THREADS)
+                  reuse: bool = False, need_metrics: bool = True, progress: bool = False) -> list[dict]:
+    "Execute `notebook` with papermill for each run {'name', 'params', 'labels'} into out_dir/<name>/ (or the run's own 'folder'); rows of metrics + labels + ok/error, in order. `reuse`: take a run's existing metrics.json when it was made with the same parameters. `need_metrics=False`: a run that executes is ok without metrics.json (a report whose numbers are in its tables). `progress` (one run at a time only): the notebook's printed lines, its training bar among them as plain text, stream to this process's stdout and stderr while it runs."
+    if workers > 1 and len(runs) > 1:  # runs side by side, each in its own kernel; give each kernel cores / workers threads (OMP_NUM_THREADS)
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(workers) as ex:
             return [row for part in ex.map(lambda r: run_notebooks(notebook, [r], out_dir, log, reuse=reuse, need_metrics=need_metrics), runs)
                     for row in part]
-    import json, time
+    import json, sys, time
+    from unittest import mock
     import papermill as pm
+    # the kernel inherits this environment: GAN_NOTES_PROGRESS=text makes the Trainer print a plain bar every 10 s
+    stream = dict(stdout_file=sys.stdout, stderr_file=sys.stderr) if progress else {}
+    env = {"GAN_NOTES_PROGRESS": os.environ.get("GAN_NOTES_PROGRESS", "text")} if progress else {}
     rows = []
     for r in runs:
-        folder = Path(out_dir) / r["name"]
+        folder = Path(r.get("folder") or Path(out_dir) / r["name"])
         folder.mkdir(parents=True, exist_ok=True)                     # papermill writes its notebook there
         t = time.perf_counter()
         labels = {"run": r["name"], **r.get("labels", {})}
@@ -145,18 +315,20 @@ def run_notebooks(notebook: str | Path, runs: list[dict], out_dir: str | Path, l
             rows.append({**m, **labels, "ok": True, "reused": True})  # a report re-executed after a crash loses no run
             if log: log(f"{r['name']}: reused {done}")
             continue
+        if log and progress: log(f"{r['name']}: running {Path(notebook).name} in {folder}")
         try:
-            pm.execute_notebook(str(notebook), str(folder / Path(notebook).name), progress_bar=False,
-                                parameters={**r["params"], "out_dir": str(folder)})
+            with mock.patch.dict(os.environ, env):
+                pm.execute_notebook(str(notebook), str(folder / Path(notebook).name), progress_bar=False,
+                                    parameters={**r["params"], "out_dir": str(folder)}, kernel_manager_class=ipc_kernel_manager(), **stream)
             m = json.loads((folder / "metrics.json").read_text()) if need_metrics or (folder / "metrics.json").is_file() else {}
             rows.append({**m, **labels, "ok": True, "wall_s": round(time.perf_counter() - t, 1)})  # labels win
         except Exception as e:  # one broken configuration must not hide the others
             why = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"  # the notebook's own error
-            rows.append({**labels, "ok": False, "error": why[:300]})
+            rows.append({**labels, "ok": False, "error": why[:300], "wall_s": round(time.perf_counter() - t, 1)})
         if log: log(f"{r['name']}: {'ok' if rows[-1]['ok'] else rows[-1]['error']} ({time.perf_counter() - t:.0f} s)")
     return rows
 
-
+# %% ../nbs/04_experiment.ipynb #ea0dcfcc
 def run_values(rows: list[dict], key: str, **labels) -> list[float]:
     "The finite numbers `key` of the ok rows whose labels match `labels` (missing values and NaN left out)."
     return [r[key] for r in rows if r.get("ok") and all(r.get(k) == v for k, v in labels.items())
@@ -183,3 +355,41 @@ def mean_table(rows: list[dict], by: list[str], cols: list[tuple[str, str, str]]
         lines.append("| " + " | ".join(map(str, key)) + f" | {sum(bool(r.get('ok')) for r in rs)}/{len(rs)} | "
                      + " | ".join(cell(run_values(rows, k, **labels), f) for k, _, f in cols) + " |")
     return "\n".join(lines)
+
+# %% ../nbs/04_experiment.ipynb #1995d3b2
+def summarise_runs(rows: list[dict], arm: str, metrics: list[str], seeds: list | None = None) -> dict:
+    "The flat summary of a comparison's rows: '<arm>/<metric>' the mean over its ok runs, '<arm>/<metric>_sd' the spread, 'seeds'."
+    out = {}
+    for name in dict.fromkeys(r.get(arm) for r in rows):
+        for m in metrics:
+            vals = run_values(rows, m, **{arm: name})
+            if not vals: continue                               # no number: left out, not written as 0
+            mean, sd = mean_sd(vals)
+            out[f"{name}/{m}"], out[f"{name}/{m}_sd"] = round(mean, 6), round(sd, 6)
+    out["seeds"] = sorted({r["seed"] for r in rows if "seed" in r}) if seeds is None else list(seeds)
+    return out
+
+
+def run_summary(metrics: dict, arm: str, seed: int) -> dict:
+    "The flat summary of one run: '<arm>/<metric>' for each number in `metrics` (nested ones and flags left out), and its seed."
+    nums = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+    return {**{f"{arm}/{k}": v for k, v in nums.items()}, "seeds": [seed]}
+
+
+def merge_summaries(per_seed: dict) -> dict:
+    "One summary from one run's summary per seed ({seed: summary}): each number the mean over the seeds that have it, '_sd' its spread over them, 'seeds' the seeds. A run's own spreads (its '_sd' keys, e.g. over repeats inside it) give way to the spread over seeds."
+    rows = [{**s, "ok": True} for s in per_seed.values()]
+    out = {}
+    for k in dict.fromkeys(k for s in per_seed.values() for k in s if k != "seeds" and not k.endswith("_sd")):
+        if vals := run_values(rows, k):
+            mean, sd = mean_sd(vals)
+            out[k], out[f"{k}_sd"] = round(mean, 6), round(sd, 6)
+    out["seeds"] = sorted(per_seed)
+    return out
+
+
+def write_summary(summary: dict, out_dir: str | Path) -> Path:
+    "Write `summary` (flat: names to numbers, and 'seeds') as out_dir/summary.json, atomically; refuse anything else."
+    bad = [k for k, v in summary.items() if k != "seeds" and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    if bad: raise ValueError(f"summary values must be numbers: {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not")
+    return write_json(summary, Path(out_dir) / "summary.json")

@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 
 from .core import to_uint8
-from .data import ImageSet, make_sprites
+from .data import ImageSet
+from .sprites import make_sprites
 
 # %% auto #0
 __all__ = ['GREY_WEIGHTS', 'MEASURES', 'HASH_SIZE', 'HASH_IMAGE', 'PRECISION_BITS', 'TIE_TOLERANCE', 'as_uint8_batch',

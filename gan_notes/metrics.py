@@ -13,15 +13,17 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
 
 from .core import to_float, to_uint8
-from .data import SPRITES, SpriteSpec, sprite_coverage
+from .sprites import SPRITES, SpriteSpec, sprite_coverage
 from .filters import nearest_hamming, phash
 
 # %% auto #0
-__all__ = ['MS_SSIM_BETAS', 'INCEPTION_FILE', 'INCEPTION_URL', 'laplacian_pyramid', 'patch_descriptors', 'sliced_wasserstein',
-           'swd', 'ms_ssim_settings', 'ms_ssim_diversity', 'memorisation_rate', 'InceptionWeightsMissing',
-           'inception_weights', 'fid_kid', 'image_metrics', 'summarise']
+__all__ = ['MS_SSIM_BETAS', 'INCEPTION_FILE', 'INCEPTION_URL', 'CONTROLS', 'laplacian_pyramid', 'patch_descriptors',
+           'sliced_wasserstein', 'swd', 'ms_ssim_settings', 'ms_ssim_diversity', 'memorisation_rate',
+           'InceptionWeightsMissing', 'inception_weights', 'fid_kid', 'control_images', 'control_change',
+           'control_scores', 'image_metrics', 'summarise']
 
 # %% ../nbs/13_metrics.ipynb #9cbd4a02
 _BINOMIAL = torch.tensor([1., 4., 6., 4., 1.]) / 16  # the 5-tap binomial filter: a cheap Gaussian, sigma ~ 1
@@ -187,6 +189,47 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, feature: nn.Module | None = 
     return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std),
             "features": "inception" if feature is None else type(feature).__name__}
 
+# %% ../nbs/13_metrics.ipynb #ctrlcode
+CONTROLS = ("blur", "patches", "colours", "noise", "mean")
+
+
+def control_images(images: torch.Tensor, kind: str, seed: int = 0, grid: int = 4) -> torch.Tensor:
+    "Real images (uint8 N x C x S x S) spoiled one way (`CONTROLS`): the set a quality measure must score far below the real one."
+    if kind not in CONTROLS: raise ValueError(f"unknown control {kind!r}: use one of {', '.join(CONTROLS)}")
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError(f"controls are made from uint8 N x C x S x S images, got {images.dtype} of shape {tuple(images.shape)}")
+    N, C, H, W = images.shape
+    g = torch.Generator().manual_seed(seed)
+    if kind == "blur":                                              # sigma S/8: at 32 px, 4 px
+        s = H / 8
+        return TF.gaussian_blur(images.float(), kernel_size=2 * math.ceil(3 * s) + 1, sigma=s).round().clamp(0, 255).to(torch.uint8)
+    if kind == "patches":
+        if H % grid or W % grid: raise ValueError(f"{H} x {W} images do not split into a {grid} x {grid} grid")
+        h, w = H // grid, W // grid
+        t = images.reshape(N, C, grid, h, grid, w).permute(0, 2, 4, 1, 3, 5).reshape(N, grid * grid, C, h, w)
+        order = torch.rand(N, grid * grid, generator=g).argsort(1)  # a permutation per image
+        t = t[torch.arange(N)[:, None], order]                      # N x grid^2 x C x h x w, shuffled
+        return t.reshape(N, grid, grid, C, h, w).permute(0, 3, 1, 4, 2, 5).reshape(N, C, H, W)
+    if kind == "colours": return images[:, [*range(1, C), 0]] if C > 1 else 255 - images   # RGB -> GBR (grey: inverted)
+    if kind == "noise": return torch.randint(0, 256, images.shape, generator=g, dtype=torch.uint8)
+    return images.float().mean(0, keepdim=True).round().to(torch.uint8).expand_as(images).clone()   # mean
+
+
+def control_change(images: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
+    "How much the control `kind` changes each image: its mean absolute difference in grey levels (N floats in [0, 255])."
+    return (control_images(images, kind, seed).float() - images.float()).abs().mean((1, 2, 3))
+
+
+def control_scores(measure, images: torch.Tensor, kinds=CONTROLS, seed: int = 0, min_change: float = 0.0) -> dict:
+    "`measure(images)` on the real images and on each control of them: {'real': ..., kind: ...}."
+    out = {"real": measure(images)}
+    for k in kinds:
+        # a control scores only the images it spoils: a grey drawing with its colours permuted is the same drawing
+        kept = control_change(images, k, seed) >= min_change
+        if not kept.any(): raise ValueError(f"the control {k!r} changes no image by {min_change} grey levels or more: lower min_change")
+        out[k] = measure(control_images(images[kept], k, seed))
+    return out
+
 # %% ../nbs/13_metrics.ipynb #31e6a7a8
 def image_metrics(samples: torch.Tensor, data, n_swd: int = 1000, n_pairs: int = 500, memorisation_bits: int = 6,
                   fid: bool | str = "auto", seed: int = 0) -> dict:
@@ -201,7 +244,13 @@ def image_metrics(samples: torch.Tensor, data, n_swd: int = 1000, n_pairs: int =
     out["swd_n_images"] = n
     out["ms_ssim"] = ms_ssim_diversity(samples, n_pairs, seed)
     out["ms_ssim_data"] = ms_ssim_diversity(data.images, n_pairs, seed)
-    if spec is None: out.update(memorisation_rate(samples, data.images, memorisation_bits))
+    if spec is None:
+        out.update(memorisation_rate(samples, data.images, memorisation_bits))
+        # the data's own rate: a random half of the images against the other half. Near-identical views of similar
+        # things (side views of cars) are near in pHash too: a sample rate at this level is no sign of copying
+        half = torch.randperm(len(data), generator=g)
+        a, b = half[: len(data) // 2], half[len(data) // 2:]
+        out["memorisation_rate_data"] = memorisation_rate(data.images[a], data.images[b], memorisation_bits)["memorisation_rate"]
     if fid:
         try: out.update(fid_kid(real, samples[:n]))
         except (InceptionWeightsMissing, ModuleNotFoundError) as e:
@@ -220,7 +269,8 @@ def summarise(m: dict) -> str:
     out.append(f"SWD x 1e3 on {m['swd_n_images']} images: mean {m['swd_mean']:.1f} ({levels}).")
     out.append(f"MS-SSIM of random pairs {m['ms_ssim']:.3f} (the data's own: {m['ms_ssim_data']:.3f}; higher is less diverse).")
     if "memorisation_rate" in m:
-        out.append(f"{m['memorisation_rate']:.1%} of samples within {m['max_bits']} pHash bits of a training image.")
+        own = f" (real images against the other half of the data: {m['memorisation_rate_data']:.1%})" if "memorisation_rate_data" in m else ""
+        out.append(f"{m['memorisation_rate']:.1%} of samples within {m['max_bits']} pHash bits of a training image{own}.")
     if m.get("fid") is not None: out.append(f"FID {m['fid']:.2f}, KID {m['kid']:.4f} ({m['features']} features).")
     elif m.get("fid_skipped"): out.append(f"No FID: {m['fid_skipped']}.")
     return "\n".join(out)

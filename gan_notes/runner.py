@@ -7,25 +7,29 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 from .core import atomic_path, versions, write_json
-from .experiment import run_notebooks
+from .experiment import EXPERIMENT_PREFIXES, experiment_notebooks, merge_summaries, notebooks_folder, run_notebooks, write_summary
 
-RESULTS = Path("nbs/results")   # the site's results folder, from the repository's root
+RESULTS = Path("nbs/results")   # the site's results folder, from the repository's root (elsewhere: `results`, see default_results)
 RUNS = Path("runs")             # where runs execute (checkpoints, every grid); not committed
 FIGURES = ("samples.png", "diverse.png", "refinement.png", "grids.png", "panels.png", "coverage.png", "losses.png")  # a card shows the first there is
 
 # %% auto #0
-__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'MAX_TABLE_BYTES', 'run_name', 'notebook_parameters', 'literal',
-           'find_notebook', 'git_revision', 'run_files', 'make_record', 'wall_time', 'record_markdown', 'insert_record',
-           'compress_png', 'tidy', 'first_figure', 'publish', 'read_records', 'runs_table', 'card', 'report_titles',
-           'write_gallery', 'run', 'injected_parameters', 'report_error', 'record_report', 'main']
+__all__ = ['RESULTS', 'RUNS', 'FIGURES', 'KEY_METRICS', 'LEAD_TAGS', 'MAX_TABLE_BYTES', 'KERNEL_NOISE', 'FAILED_RECORD',
+           'DATA_PICTURES', 'MAX_CARD_NUMBERS', 'FORWARDED', 'run_name', 'notebook_parameters', 'literal',
+           'find_notebook', 'copy_notebooks', 'default_results', 'git_revision', 'run_files', 'make_record',
+           'read_summary', 'wall_time', 'record_markdown', 'insert_record', 'compress_png', 'tidy', 'first_figure',
+           'drop_kernel_noise', 'publish', 'read_records', 'runs_table', 'card', 'report_titles', 'write_gallery',
+           'seed_jobs', 'merge_seed_runs', 'run', 'injected_parameters', 'report_error', 'record_report', 'seed_list',
+           'parser', 'main']
 
 # %% ../nbs/20_runner.ipynb #2824848c
 def run_name(notebook: str | Path, dataset: str = "", tag: str = "") -> str:
@@ -40,19 +44,39 @@ def notebook_parameters(notebook: str | Path) -> dict[str, str]:
     return {k: v["default"] for k, v in pm.inspect_notebook(str(notebook)).items()}
 
 
-def literal(text: str):
-    "A command-line value as a Python literal when it is one (numbers, True/False/None, quoted strings), else the text."
-    try: return ast.literal_eval(text)
+def literal(text: str, default: str | None = None):
+    "A command-line value as a Python literal when it is one (numbers, True/False/None, quoted strings), else the text. Given the parameter's `default` as written: a comma-separated value for a parameter whose default is a string stays the text (`-p seeds 0,1,2` is '0,1,2', not a tuple); True, False and numbers stay values."
+    try: value = ast.literal_eval(text)
     except (ValueError, SyntaxError): return text
+    if isinstance(value, tuple) and default is not None and default.strip()[:1] in ("'", '"'): return text  # 0,1,2 for "0"
+    return value
 
 
 def find_notebook(name: str | Path, nbs: str | Path = "nbs") -> Path:
-    "An experiment notebook by path, or by name in `nbs` (`train_wgan` -> nbs/train_wgan.ipynb)."
-    for cand in (Path(name), Path(nbs) / name, Path(nbs) / f"{name}.ipynb"):
+    "An experiment notebook by path, or by name in `nbs` (`train_wgan` -> nbs/train_wgan.ipynb), else among the notebooks installed with the package."
+    try: shipped = notebooks_folder()
+    except FileNotFoundError: shipped = None
+    folders = [Path(nbs)] + ([shipped] if shipped else [])
+    for cand in [Path(name)] + [f / n for f in folders for n in (name, f"{name}.ipynb")]:
         if cand.is_file() and cand.suffix == ".ipynb": return cand
-    known = sorted(p.stem for p in Path(nbs).glob("*.ipynb") if p.stem.startswith(("train_", "compare_", "classify_")))
+    known = sorted({p.stem for f in folders if f.is_dir() for p in experiment_notebooks(f)})
     raise FileNotFoundError(f"no experiment notebook {str(name)!r}" + (f": use one of {', '.join(known)}" if known else
-                            f" (looked in {Path(nbs).resolve()}; run from the repository's root or pass --nbs)"))
+                            f" (looked in {', '.join(str(f.resolve()) for f in folders)}; pass --nbs)"))
+
+
+def copy_notebooks(dest: str | Path, force: bool = False) -> list[Path]:
+    "Copy the experiment notebooks installed with the package into `dest`, to run with papermill or edit; an existing different file is kept unless `force`."
+    dest = Path(dest)
+    todo = experiment_notebooks()
+    if clash := [p.name for p in todo if (dest / p.name).is_file() and (dest / p.name).read_bytes() != p.read_bytes()]:
+        if not force: raise FileExistsError(f"{dest} already holds other versions of {', '.join(clash)}: keep them, or use --force")
+    dest.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(p, dest / p.name)) for p in todo]
+
+
+def default_results() -> Path:
+    "Where `gan-notes run` publishes: the site's results folder in a checkout (nbs/ here), else `results`."
+    return RESULTS if RESULTS.parent.is_dir() else Path("results")
 
 # %% ../nbs/20_runner.ipynb #1f1537ca
 def git_revision(folder: str | Path = ".", outputs: str = RESULTS.as_posix()) -> str | None:
@@ -101,9 +125,17 @@ def make_record(name: str, notebook: str | Path, row: dict, run_dir: str | Path 
            "git": git_revision(Path(notebook).resolve().parent), "versions": {**versions(), "papermill": papermill.__version__},
            "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "metrics": {k: metrics[k] for k in KEY_METRICS if isinstance(metrics.get(k), (int, float))}}
+    if isinstance(run_dir, (str, Path)) and (summary := read_summary(run_dir)): rec["summary"] = summary
     return rec
 
 
+def read_summary(folder: str | Path) -> dict:
+    "The report's summary.json in `folder` ({} when there is none or it is not a JSON object)."
+    try: s = json.loads((Path(folder) / "summary.json").read_text())
+    except (OSError, ValueError): return {}
+    return s if isinstance(s, dict) else {}
+
+# %% ../nbs/20_runner.ipynb #d5e9d082
 def wall_time(rec: dict) -> str:
     "The record's wall time for a reader; a report recorded after papermill's metadata was removed has none."
     return "not recorded" if rec.get("wall_s") is None else f"{rec['wall_s']:.0f} s"
@@ -120,16 +152,30 @@ def record_markdown(rec: dict) -> str:
             ("git revision", rec["git"] or "-"), ("finished", rec["finished"]),
             ("versions", ", ".join(f"{k} {v}" for k, v in rec["versions"].items())),
             ("parameters", ", ".join(f"`{k}={v!r}`" for k, v in rec["params"].items()))]
-    return (f"**Run record: `{rec['name']}`** (written by `gan-notes {rec.get('recorded_by', 'run')}`)\n\n| | |\n|---|---|\n"
-            + "\n".join(f"| {k} | {cell(v)} |" for k, v in rows))
+    out = (f"**Run record: `{rec['name']}`** (written by `gan-notes {rec.get('recorded_by', 'run')}`)\n\n| | |\n|---|---|\n"
+           + "\n".join(f"| {k} | {cell(v)} |" for k, v in rows))
+    s, seeds = rec.get("summary") or {}, (rec.get("summary") or {}).get("seeds") or []
+    if "seeds" in rec["params"] and len(seeds) > 1:   # run once per seed: the report below is one seed's, these are all of them
+        out += (f"\n\n**Over seeds {', '.join(map(str, seeds))}** (mean ± standard deviation; each seed's numbers in seeds.csv; "
+                f"the report below is seed {seeds[0]}'s)\n\n| | |\n|---|---|\n"
+                + "\n".join(f"| {k} | {_fmt(v)} ± {_fmt(s.get(k + '_sd', float('nan')))} |" for k, v in s.items()
+                             if k != "seeds" and not k.endswith("_sd")))
+    return out
+
+
+LEAD_TAGS = ("verdict", "main-figure")   # cells an experiment notebook tags so that its report opens with them
 
 
 def insert_record(notebook: str | Path, rec: dict) -> Path:
-    "Make the record the first cell of an executed notebook (replacing an older record), atomically."
-    import nbformat
+    "Make the record the first cell of an executed notebook (replacing an older record), followed by copies of the cells tagged `LEAD_TAGS` (its computed verdict and main figure, which stay where they are too), atomically."
+    import copy, nbformat
     nb = nbformat.read(str(notebook), as_version=4)
-    nb.cells = [c for c in nb.cells if "run-record" not in c.metadata.get("tags", [])]
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(record_markdown(rec), metadata={"tags": ["run-record"]}))
+    nb.cells = [c for c in nb.cells if not {"run-record", "report-lead"} & set(c.metadata.get("tags", []))]
+    lead = [copy.deepcopy(c) for c in nb.cells if set(LEAD_TAGS) & set(c.metadata.get("tags", []))]
+    for c in lead: c.metadata["tags"], c["id"] = ["report-lead"], ("lead-" + c.get("id", "cell"))[:64]   # ids stay unique
+    if lead:   # the reader meets the answer first, the plumbing after
+        lead.insert(0, nbformat.v4.new_markdown_cell("**In short** (computed further down, repeated here):", metadata={"tags": ["report-lead"]}))
+    nb.cells[:0] = [nbformat.v4.new_markdown_cell(record_markdown(rec), metadata={"tags": ["run-record"]}), *lead]
     with atomic_path(notebook) as tmp: nbformat.write(nb, str(tmp))
     return Path(notebook)
 
@@ -142,9 +188,12 @@ def compress_png(src: str | Path, dest: str | Path) -> Path:
 
 
 def tidy(notebook: str | Path) -> Path:
-    "Clean a published notebook as `nbdev_clean` does (metadata, execution counts; outputs kept), so the repository's sync check leaves it alone."
+    "Clean a published notebook as `nbdev_clean` does (metadata, execution counts; outputs kept), so the repository's sync check leaves it alone. Outside an nbdev project (no settings.ini here or above) or without nbdev, it stays as papermill wrote it."
+    here = Path.cwd()
+    if not any((d / "settings.ini").is_file() for d in (here, *here.parents)): return Path(notebook)
+    try: from nbdev.clean import nbdev_clean
+    except ImportError: return Path(notebook)
     try:
-        from nbdev.clean import nbdev_clean
         nbdev_clean(fname=str(notebook))
     except Exception as e:  # outside an nbdev project (no settings.ini): keep papermill's file as it is
         print(f"not cleaned ({type(e).__name__}: {e}): {notebook}")
@@ -164,27 +213,65 @@ def first_figure(notebook: str | Path, dest: str | Path) -> Path | None:
                 return compress_png(dest, dest)
     return None
 
+# %% ../nbs/20_runner.ipynb #74b3d9a5
+KERNEL_NOISE = re.compile(r"^\[(IPKernelApp|KernelApp|ZMQTerminalIPythonApp)\] .*\n?", re.M)   # a kernel's own log lines
+
+
+def drop_kernel_noise(notebook: str | Path) -> int:
+    "Remove the kernels' log lines (`KERNEL_NOISE`) from the stderr outputs of a notebook, in place; return how many went."
+    import nbformat
+    nb, n = nbformat.read(str(notebook), as_version=4), 0
+    for c in nb.cells:
+        if c.cell_type != "code": continue
+        keep = []
+        for o in c.outputs:
+            if o.output_type == "stream" and o.name == "stderr":
+                o.text, k = KERNEL_NOISE.subn("", o.text); n += k
+                if not o.text: continue
+            keep.append(o)
+        c.outputs = keep
+    if n:
+        with atomic_path(notebook) as tmp: nbformat.write(nb, str(tmp))
+    return n
+
+# %% ../nbs/20_runner.ipynb #1f6b82ff
+FAILED_RECORD = "failed-rerun.json"   # the record of a rerun that failed, beside the report it did not replace
+DATA_PICTURES = ("samples.png", "diverse.png", "refinement.png", "grids.png", "panels.png")   # pictures of (or made from) the data
+
+
+def _published_ok(folder: Path) -> bool:
+    "Does `folder` hold a published report of a run that went well?"
+    try: return json.loads((folder / "record.json").read_text()).get("ok") is True
+    except (OSError, ValueError): return False
+
 
 def publish(rec: dict, run_dir: str | Path | list, results: str | Path = RESULTS, report: str | Path | None = None,
             figures: list | None = None) -> Path:
-    "Copy a run's executed notebook (record first), PNGs and CSV tables into results/<name>/, with record.json; return the folder. `run_dir` may be a list of a comparison's runs (then no run's pictures stand for the report); `report`: the executed notebook when it is not run_dir/<notebook>; `figures`: the PNGs to publish instead."
+    "Copy a run's executed notebook (record first), PNGs and CSV tables into results/<name>/, with record.json; return the folder. A failed run does not replace a report that went well: its record is written beside it (`FAILED_RECORD`). `run_dir` may be a list of a comparison's runs (then no run's pictures stand for the report); `report`: the executed notebook when it is not run_dir/<notebook>; `figures`: the PNGs to publish instead."
     dirs = [Path(run_dir)] if isinstance(run_dir, (str, Path)) else [Path(d) for d in run_dir]
     dest = Path(results) / rec["name"]
     src = Path(report) if report is not None else dirs[0] / rec["notebook"]
     if dest.resolve() in src.resolve().parents:   # replacing the folder would delete what is to be published
         raise ValueError(f"{src} is already published in {dest}: give the notebook papermill wrote")
+    if not rec["ok"] and _published_ok(dest):   # a failed rerun loses nothing: the report stays, the failure beside it
+        write_json(rec, dest / FAILED_RECORD)
+        return dest
     if dest.exists(): shutil.rmtree(dest)   # a stable name: the new run replaces the old one
     dest.mkdir(parents=True)
     (dest / ".notest").touch()               # a report is an output: nbdev_test skips notebooks beside this file
     if rec["ok"]:
         top = lambda pattern: sorted(dirs[0].glob(pattern)) if len(dirs) == 1 else []
         pngs = [Path(f) for f in figures] if figures is not None else top("*.png")
+        if rec.get("params", {}).get("show_images") is False:   # data that may not be copied: plots of numbers only
+            pngs = [f for f in pngs if f.name not in DATA_PICTURES]
         for png in pngs: compress_png(png, dest / png.name)
+        if (s := top("summary.json")): shutil.copyfile(s[0], dest / "summary.json")   # the report's headline numbers
         for csv in top("*.csv"):   # the repository stays small: larger tables stay in the run's folder
             if csv.stat().st_size <= MAX_TABLE_BYTES: shutil.copyfile(csv, dest / csv.name)
             else: rec.setdefault("left_out", []).append(f"{csv.name} ({csv.stat().st_size:,} bytes)")
         out = Path(shutil.copyfile(src, dest / f"{rec['name']}.ipynb"))
         insert_record(out, rec)
+        drop_kernel_noise(out)
         if not pngs: first_figure(out, dest / "figure.png")
         tidy(out)
     write_json(rec, dest / "record.json")
@@ -215,12 +302,20 @@ def runs_table(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+MAX_CARD_NUMBERS = 8   # a card quotes at most this many of a report's summary numbers
+
+
 def card(rec: dict, results: str | Path = RESULTS) -> str:
     "One gallery card (markdown inside a grid column): the run's main figure, its metrics, the link to its report."
     folder = Path(results) / rec["name"]
     figs = [f for f in FIGURES if (folder / f).is_file()] or sorted(p.name for p in folder.glob("*.png"))
     img = f"![]({rec['name']}/{figs[0]})\n\n" if figs else ""
     mets = "<br>".join(f"{k}: {_fmt(v)}" for k, v in rec.get("metrics", {}).items())
+    if s := rec.get("summary"):   # a report's own numbers, mean ± spread over its seeds, before the generic ones
+        seeds = s.get("seeds") or []
+        mets = "<br>".join([f"{k}: {_fmt(v)}" + (f" ± {_fmt(s[k + '_sd'])}" if isinstance(s.get(k + "_sd"), (int, float)) else "")
+                            for k, v in s.items() if k != "seeds" and not k.endswith("_sd")][:MAX_CARD_NUMBERS]
+                           + [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"] + ([mets] if mets else []))
     return (f"::: {{.g-col-12 .g-col-md-6 .g-col-lg-4}}\n**[{rec['name']}]({rec['name']}/{rec['name']}.ipynb)**\n\n{img}"
             f"{rec.get('dataset')}, {rec.get('device')}, {wall_time(rec)}<br>{mets}\n:::")
 
@@ -260,16 +355,42 @@ def write_gallery(results: str | Path = RESULTS) -> Path:
     return tidy(path)
 
 # %% ../nbs/20_runner.ipynb #0f13470b
+def seed_jobs(todo: list[dict], seeds: list[int], runs: str | Path) -> list[dict]:
+    "Each run of `todo` once per seed, in its folder's s<seed>/ (the seed a label and a parameter); `todo` itself without seeds."
+    if not seeds: return todo
+    return [{**t, "name": f"{t['name']}/s{s}", "report": t["name"], "folder": Path(t.get("folder") or Path(runs) / t["name"]) / f"s{s}",
+             "labels": {**t["labels"], "seed": s}, "params": {**t["params"], "seed": s}} for t in todo for s in seeds]
+
+
+def merge_seed_runs(run_dir: str | Path, seeds: list[int], rows: list[dict]) -> dict:
+    "The row of a report run once per seed in run_dir/s<seed>/: ok when every seed is, and when so run_dir/summary.json (`merge_summaries`) and seeds.csv (each seed's numbers)."
+    run_dir, bad = Path(run_dir), [(s, r) for s, r in zip(seeds, rows) if not r.get("ok")]
+    row = {"ok": not bad, "error": f"seed {bad[0][0]}: {bad[0][1].get('error')}" if bad else None,
+           "wall_s": round(sum(r.get("wall_s") or 0 for r in rows), 1)}   # the seeds' times added, side by side or not
+    if bad: return row
+    per_seed = {s: {k: v for k, v in read_summary(run_dir / f"s{s}").items() if k != "seeds"} for s in seeds}
+    write_summary(merge_summaries(per_seed), run_dir)
+    keys = list(dict.fromkeys(k for v in per_seed.values() for k in v))
+    with atomic_path(run_dir / "seeds.csv") as tmp:
+        Path(tmp).write_text("\n".join([",".join(["seed", *keys])] + [",".join([str(s), *(str(v.get(k, "")) for k in keys)])
+                                                                       for s, v in per_seed.items()]) + "\n")
+    return row
+
+
 def run(notebook: str | Path, datasets: list[str] = (), params: dict | None = None, tag: str = "", device: str = "auto",
-        results: str | Path = RESULTS, runs: str | Path = RUNS, workers: int = 1, log=print) -> list[dict]:
-    "Execute `notebook` once per dataset with `params` (once, for a notebook without a `dataset` parameter such as a comparison); publish each report with its record; regenerate the gallery."
+        results: str | Path | None = None, runs: str | Path = RUNS, workers: int = 1, log=print, seeds: list[int] = ()) -> list[dict]:
+    "Execute `notebook` once per dataset with `params` (once, for a notebook without a `dataset` parameter such as a comparison) in runs/<name>/, or in `params['out_dir']` for a single run; publish each report with its record into `results` (default: `default_results()`); regenerate the gallery. One run at a time shows the notebook's output as it runs. `seeds`: each report is run once per seed (in <its folder>/s<seed>/, `workers` of them side by side); it publishes the first seed's notebook, with the mean and spread over the seeds in its summary and record."
     notebook, params = Path(notebook), dict(params or {})
-    if "dataset" in params or "out_dir" in params:
-        raise ValueError("dataset and out_dir are set by the runner: use --dataset and --runs, not -p")
+    results = default_results() if results is None else results
+    if "dataset" in params: raise ValueError("dataset is set by the runner: use --dataset (repeatable), not -p dataset")
+    out_dir = params.pop("out_dir", None)
     takes = notebook_parameters(notebook)
     if unknown := sorted(set(params) - set(takes)):   # papermill would only warn, and the run would ignore them
         raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; it has: {', '.join(takes)}")
     dev = {"device": device} if "device" in takes else {}
+    if seeds and "seed" not in takes: raise ValueError(f"{notebook.name} has no seed parameter: drop --seeds")
+    if seeds and "seed" in params: raise ValueError("give the seeds with --seeds (e.g. 0,1,2), not -p seed")
+    if len(set(seeds)) < len(seeds): raise ValueError(f"a seed given twice: {list(seeds)}")
     if "dataset" not in takes:
         if datasets: raise ValueError(f"{notebook.name} has no dataset parameter (a comparison names its own, e.g. -p datasets a,b): "
                                       "drop --dataset")
@@ -278,13 +399,27 @@ def run(notebook: str | Path, datasets: list[str] = (), params: dict | None = No
     else: todo = [{"name": run_name(notebook, ds, tag), "labels": {"dataset": ds}, "params": {**params, "dataset": ds, **dev}}
                   for ds in datasets]
     if len({t["name"] for t in todo}) < len(todo): raise ValueError(f"two datasets give the same run name: {datasets}")
-    t0 = time.perf_counter()
-    rows = run_notebooks(notebook, todo, runs, log=log, workers=workers, need_metrics="dataset" in takes)  # a comparison: tables
+    if out_dir is not None:
+        if len(todo) > 1: raise ValueError(f"-p out_dir names the folder of one run, and there are {len(todo)}: use --runs DIR "
+                                           "(each run gets DIR/<name>/)")
+        todo[0]["folder"] = Path(out_dir)
+    jobs = seed_jobs(todo, list(seeds), runs)
+    rows = run_notebooks(notebook, jobs, runs, log=log, workers=workers,
+                         need_metrics=not notebook.name.startswith("compare_"),  # a comparison writes tables, not metrics.json
+                         progress=bool(log) and (workers == 1 or len(jobs) == 1))
     recs = []
-    for t, row in zip(todo, rows):
-        run_dir = Path(runs) / t["name"]
-        rec = make_record(t["name"], notebook, row, run_dir, t["params"], row.get("wall_s", time.perf_counter() - t0), device)
-        publish(rec, run_dir, results)
+    for t in todo:
+        run_dir = Path(t.get("folder") or Path(runs) / t["name"])
+        mine = [row for j, row in zip(jobs, rows) if j.get("report", j["name"]) == t["name"]]
+        if not seeds:
+            rec = make_record(t["name"], notebook, mine[0], run_dir, t["params"], mine[0].get("wall_s"), device)  # each run's own time
+            publish(rec, run_dir, results)
+        else:   # the first seed's notebook and figures stand for the report, the numbers are every seed's
+            row = merge_seed_runs(run_dir, list(seeds), mine)
+            rec = make_record(t["name"], notebook, row, run_dir, {**t["params"], "seeds": ",".join(map(str, seeds))},
+                              row["wall_s"], device)
+            first = run_dir / f"s{seeds[0]}"
+            publish(rec, run_dir, results, report=first / notebook.name, figures=sorted(first.glob("*.png")))
         recs.append(rec)
     write_gallery(results)
     if log:
@@ -334,10 +469,26 @@ def record_report(report: str | Path, run_dirs: list = (), name: str | None = No
     return rec
 
 # %% ../nbs/20_runner.ipynb #8b39d89e
-def main(argv: list[str] | None = None) -> int:
-    "The `gan-notes` command line."
+def seed_list(text: str) -> list[int]:
+    "--seeds: comma-separated non-negative integers."
+    try: seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError: seeds = []
+    if not seeds or min(seeds) < 0: raise ValueError(f"seeds are non-negative integers separated by commas (0,1,2), got {text!r}")
+    return seeds
+
+
+# subcommands that are another module's own command line, options and help included (`python -m` works for them too)
+FORWARDED = {"data": ("gan_notes.catalogue", "the datasets: list, info NAME, download NAME"),
+             "download": ("gan_notes.download", "download, verify and unpack a real dataset (NAME or all)"),
+             "bench": ("gan_notes.bench", "the benchmarks: `name: value` lines (--quick, --only SECTION)"),
+             "suite": ("gan_notes.suite", "the results suite for one GPU machine (--smoke on the CPU)")}
+
+
+def parser():
+    "The `gan-notes` command line's parser: the subcommands that are not another module's."
     import argparse
-    ap = argparse.ArgumentParser(prog="gan-notes", description="Run experiment notebooks per dataset and publish them.")
+    ap = argparse.ArgumentParser(prog="gan-notes",
+                                 description="gan_notes from the shell: run and publish experiments, the datasets, the benchmarks, the site.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run an experiment notebook once per dataset and publish the reports")
     r.add_argument("notebook", help="an experiment notebook: train_wgan, nbs/train_dcgan.ipynb, ...")
@@ -347,9 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--tag", default="", help="a suffix for the run names (a parameter set)")
     r.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     r.add_argument("--workers", type=int, default=1, help="runs side by side")
-    r.add_argument("--results", default=str(RESULTS), help="the site's results folder")
-    r.add_argument("--runs", default=str(RUNS), help="where runs execute (checkpoints)")
-    r.add_argument("--nbs", default="nbs", help="where experiment notebooks are looked up by name")
+    r.add_argument("--seeds", type=seed_list, default=[], help="run each report once per seed (e.g. 0,1,2) and publish the mean and spread")
+    r.add_argument("--results", help=f"where reports are published (default: {RESULTS} in a checkout, else results)")
+    r.add_argument("--runs", default=str(RUNS), help="where runs execute (checkpoints), one folder per run; -p out_dir DIR: a single run's folder")
+    r.add_argument("--nbs", default="nbs", help="where experiment notebooks are looked up by name first (then among those installed with gan_notes)")
     rr = sub.add_parser("record", help="publish a report executed by papermill directly, with its record (before cleaning it)")
     rr.add_argument("report", help="the executed notebook papermill wrote")
     rr.add_argument("--run-dir", action="extend", nargs="+", default=[], help="its run folder(s); default: the out_dir it was given")
@@ -368,7 +520,43 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--sidebar", action="store_true", help="regenerate nbs/sidebar.yml first")
     s = sub.add_parser("screenshots", help="PNGs of rendered pages (check-site's HTML) with headless Chromium")
     s.add_argument("pages", nargs="+", help="HTML files"); s.add_argument("--out", default="screenshots")
+    for name, (_, what) in FORWARDED.items(): sub.add_parser(name, help=f"{what} (gan-notes {name} -h)")
+    n = sub.add_parser("notebooks", help="copy the experiment notebooks installed with gan_notes into a folder (for papermill)")
+    n.add_argument("dest", help="the folder (created if need be)")
+    n.add_argument("--force", action="store_true", help="replace files of the same names that differ")
+    d = sub.add_parser("api-docs", help="regenerate the API reference pages (nbs/api/) from the package's docstrings")
+    d.add_argument("--nbs", default="nbs")
+    h = sub.add_parser("home", help="write the site's home page (nbs/index.ipynb) from README.md")
+    h.add_argument("--check", action="store_true", help="only check that the home page says what README.md says")
+    return ap
+
+# %% ../nbs/20_runner.ipynb #main0001
+def main(argv: list[str] | None = None) -> int:
+    "The `gan-notes` command line."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in FORWARDED:
+        out = importlib.import_module(FORWARDED[argv[0]][0]).main(argv[1:])
+        return out if isinstance(out, int) else 0   # the benchmarks return their numbers
+    ap = parser()
     a = ap.parse_args(argv)
+    extra = {"run": ("notebooks", "papermill"), "record": ("notebooks", "papermill"), "check-site": ("site", "nbdev"),
+             "api-docs": ("site", "fastcore")}.get(a.cmd)
+    if extra and importlib.util.find_spec(extra[1]) is None:
+        ap.exit(2, f"gan-notes {a.cmd} needs {extra[1]}, in the extra {extra[0]}: pip install 'gan_notes[{extra[0]}]'\n")
+    if a.cmd == "notebooks":
+        for p in copy_notebooks(a.dest, a.force): print(p)
+        print(f"run one with papermill: papermill {Path(a.dest) / 'train_dcgan.ipynb'} out.ipynb -p dataset sprites -p out_dir runs/x")
+        return 0
+    if a.cmd == "home":
+        from gan_notes.site import write_home
+        same = write_home(".", check=a.check)
+        print("nbs/index.ipynb says what README.md says" if same else "nbs/index.ipynb is stale: run gan-notes home" if a.check
+              else "nbs/index.ipynb written from README.md")
+        return 0 if same or not a.check else 1
+    if a.cmd == "api-docs":
+        from gan_notes.site import write_api_pages
+        for p in write_api_pages(a.nbs): print(p)
+        return 0
     if a.cmd == "record":
         rec = record_report(a.report, a.run_dir, a.name, a.results, [] if a.no_figures else a.figure, a.git)
         print(f"{rec['name']}: published in {Path(a.results) / rec['name']}" + ("" if rec["ok"] else f" (FAILED: {rec['error']})"))
@@ -384,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
         from gan_notes.site import screenshot
         for page in a.pages: print(screenshot(page, Path(a.out) / (Path(page).stem + ".png")))
         return 0
-    recs = run(find_notebook(a.notebook, a.nbs), a.dataset, {k: literal(v) for k, v in a.param}, a.tag, a.device,
-               a.results, a.runs, a.workers)
+    nb = find_notebook(a.notebook, a.nbs)
+    takes = notebook_parameters(nb)   # the defaults as written: a string parameter takes its text as it is
+    recs = run(nb, a.dataset, {k: literal(v, takes.get(k)) for k, v in a.param}, a.tag, a.device,
+               a.results, a.runs, a.workers, seeds=a.seeds)
     return 0 if all(r["ok"] for r in recs) else 1

@@ -17,8 +17,9 @@ from .data import ImageSet
 from .toyeyes import edge_strength, find_pupil, noise_floor
 
 # %% auto #0
-__all__ = ['ResnetBlock', 'Refiner', 'PatchDiscriminator', 'LocalAdversarialLoss', 'SelfRegularisation', 'HistoryBuffer',
-           'SyntheticSource', 'RefinerAugment', 'prefit_refiner', 'nearest', 'simgan_settings', 'refinement_stats']
+__all__ = ['SIMGAN_RECIPES', 'ResnetBlock', 'Refiner', 'PatchDiscriminator', 'LocalAdversarialLoss', 'SelfRegularisation',
+           'HistoryBuffer', 'SyntheticSource', 'RefinerAugment', 'prefit_refiner', 'nearest', 'simgan_settings',
+           'simgan_recipe', 'refinement_stats']
 
 # %% ../nbs/15_simgan.ipynb #d1dcdb53
 class ResnetBlock(nn.Module):
@@ -258,6 +259,16 @@ def simgan_settings(synthetic: ImageSet, lam: float = 1.0, feature: str = "ident
     return dict(source=SyntheticSource(synthetic), g_regularisers=[SelfRegularisation(lam, feature)],
                 fake_pool=HistoryBuffer(capacity, fraction) if fraction > 0 else None,
                 augment=RefinerAugment() if augment is True else augment or None)
+
+# %% ../nbs/15_simgan.ipynb #e241ab6c
+SIMGAN_RECIPES = {"paper": dict(features=64, blocks=4, lr=2e-4, batch_size=32),    # Shrivastava et al.'s refiner
+                  "fast": dict(features=32, blocks=3, lr=2e-4, batch_size=32)}     # a third of the cost per step
+
+
+def simgan_recipe(recipe: str = "fast", **overrides) -> dict:
+    "The refiner's settings of a recipe (`SIMGAN_RECIPES`), with `overrides` (None: the recipe's) checked by name."
+    from gan_notes.fast import recipe_settings
+    return recipe_settings(recipe, SIMGAN_RECIPES, **overrides)
 
 # %% ../nbs/15_simgan.ipynb #855a18df
 def refinement_stats(synthetic: torch.Tensor, refined: torch.Tensor, real: torch.Tensor,

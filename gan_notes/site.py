@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from .core import atomic_path
 SKIP_FLAGS = ("slow", "cuda")      # settings.ini's tst_flags: cells nbdev_test skips are not executed for the site either
 EXPERIMENT = ("train_", "compare_", "classify_")
 TEXT_PAGES = ("gallery",)           # pages of text and tables: no figure required
+API_DIR = "api"                     # the API reference pages (written by `gan-notes api-docs`), under nbs/
 
 # %% auto #0
-__all__ = ['SKIP_FLAGS', 'EXPERIMENT', 'TEXT_PAGES', 'IMAGE_MIMES', 'page_kind', 'site_pages', 'execute', 'process', 'to_html',
-           'count_figures', 'page_problems', 'check_site', 'sidebar', 'write_sidebar', 'screenshot']
+__all__ = ['SKIP_FLAGS', 'EXPERIMENT', 'TEXT_PAGES', 'API_DIR', 'IMAGE_MIMES', 'TOOL_CHAPTERS', 'HOME_TAIL', 'page_kind',
+           'site_pages', 'execute', 'process', 'to_html', 'count_figures', 'page_problems', 'check_site', 'sidebar',
+           'write_sidebar', 'public_modules', 'signature', 'api_entry', 'api_page', 'api_pages', 'write_api_pages',
+           'api_problems', 'without_docstring', 'home_cells', 'write_home', 'screenshot']
 
 # %% ../nbs/21_site.ipynb #6b71bac0
 def page_kind(path: str | Path, nbs: str | Path = "nbs") -> str:
@@ -106,13 +110,15 @@ def count_figures(nb) -> int:
     return outs + md
 
 
-def page_problems(src: str | Path, html: str, need_figures: bool = True) -> list[str]:
-    "What is wrong with a rendered page: error outputs, tracebacks, figures missing from the HTML, no figure at all."
+def page_problems(src: str | Path, html: str, need_figures: bool = True, executed: bool = True) -> list[str]:
+    "What is wrong with a rendered page: error outputs, tracebacks, figures missing from the HTML, no figure at all (`need_figures`), a `show_doc` cell without output on a page that was `executed`."
     import nbformat
     nb = nbformat.read(str(src), as_version=4)
     problems = []
     for i, c in enumerate(nb.cells):
         if c.cell_type != "code": continue
+        if executed and not c.outputs and re.search(r"^\s*show_doc\(", c.source, re.M):
+            problems.append(f"cell {i}: show_doc without output (nbdev_docs does not execute it: the page shows nothing there)")
         for o in c.outputs:
             if o.output_type == "error": problems.append(f"cell {i}: error output {o.ename}: {o.evalue}"[:200])
             elif o.output_type == "stream" and "Traceback (most recent call last)" in o.text:
@@ -126,14 +132,27 @@ def page_problems(src: str | Path, html: str, need_figures: bool = True) -> list
 # %% ../nbs/21_site.ipynb #e1b49fc5
 def check_site(nbs: str | Path = "nbs", out: str | Path = "_site_check", execute_chapters: bool = True, workers: int = 2,
                pages: list[Path] | None = None, root: str | Path = ".", write_outputs: bool = False,
-               log=print) -> dict[str, list[str]]:
-    "Render every page of the site with nbconvert into `out`; return {page: problems} for the pages with problems. `write_outputs`: the executed chapters replace their sources (the site build does this before `nbdev_docs`; never commit them)."
+               log=print, lib: str | None = "gan_notes") -> dict[str, list[str]]:
+    "Render every page of the site with nbconvert into `out`, logging a line per page as it finishes; return {page: problems} for the pages with problems. `write_outputs`: the executed chapters replace their sources (the site build does this before `nbdev_docs`; never commit them). `lib`: also check the API reference of that package (`api_problems`, under the key 'api/'; functions and classes without a docstring are a note)."
     nbs, out = Path(nbs), Path(out)
     pages = site_pages(nbs) if pages is None else [Path(p) for p in pages]
     work = out / "_work"
     lock = threading.Lock()
+    finished = []
+    if log:
+        n_run = sum(page_kind(p, nbs) == "chapter" for p in pages) if execute_chapters else 0
+        log(f"checking {len(pages)} pages ({n_run} chapters executed, {max(1, workers)} at a time); HTML into {out}")
 
     def one(page: Path) -> tuple[str, list[str]]:
+        t = time.perf_counter()
+        rel, probs = render(page)
+        with lock:
+            finished.append(rel)
+            if log: log(f"[{len(finished)}/{len(pages)}] {'ok  ' if not probs else 'FAIL'} {rel} ({time.perf_counter() - t:.0f} s)"
+                        + "".join(f"\n     - {x}" for x in probs))
+        return rel, probs
+
+    def render(page: Path) -> tuple[str, list[str]]:
         rel = page.resolve().relative_to(nbs.resolve())
         kind = page_kind(page, nbs)
         src = page
@@ -153,31 +172,47 @@ def check_site(nbs: str | Path = "nbs", out: str | Path = "_site_check", execute
         dest.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(dest) as tmp: tmp.write_text(html)
         need = kind == "report" and rel.stem not in TEXT_PAGES or kind == "chapter" and execute_chapters
-        return str(rel), page_problems(processed, html, need_figures=need)
+        return str(rel), page_problems(processed, html, need_figures=need, executed=kind == "report" or execute_chapters)
 
     with ThreadPoolExecutor(max(1, workers)) as ex: results = list(ex.map(one, pages))
     bad = {p: probs for p, probs in results if probs}
+    if lib:
+        if api := api_problems(nbs, lib): bad[API_DIR + "/"] = api
+        if log:
+            log(f"{'FAIL' if api else 'ok  '} the API reference ({API_DIR}/): " + ("every public name has its entry" if not api else "")
+                + "".join(f"\n     - {x}" for x in api))
+            if bare := without_docstring(lib): log(f"note: {len(bare)} public functions and classes without a docstring: {', '.join(bare)}")
     if log:
-        for p, probs in results: log(f"{'ok  ' if not probs else 'FAIL'} {p}" + "".join(f"\n     - {x}" for x in probs))
-        log(f"{len(results) - len(bad)} of {len(results)} pages ok; HTML in {out}")
+        log(f"{len(results) - len(bad.keys() & {p for p, _ in results})} of {len(results)} pages ok; HTML in {out}"
+            + "".join(f"\nFAIL {p}" for p in bad))
     return bad
 
 # %% ../nbs/21_site.ipynb #af8a107e
+TOOL_CHAPTERS = ("02a_checkpoint", "04_experiment", "04a_fetch", "20_runner", "21_site", "22_distributed", "22a_testing",
+                 "23_bench", "24_suite", "24a_wheels")   # the machinery: read after the course, or when working on it
+
+
 def sidebar(nbs: str | Path = "nbs") -> str:
-    "The text of nbs/sidebar.yml: chapters, experiments, results."
+    "The text of nbs/sidebar.yml: the home page, the course's chapters, the tools' chapters, experiments, results, the API reference."
     nbs = Path(nbs)
     pages = site_pages(nbs)
     rel = lambda p: p.resolve().relative_to(nbs.resolve()).as_posix()
     chapters = [rel(p) for p in pages if page_kind(p, nbs) == "chapter"]
-    chapters = (["index.ipynb"] if "index.ipynb" in chapters else []) + [c for c in chapters if c != "index.ipynb"]
+    home = ["index.ipynb"] if "index.ipynb" in chapters else []
+    tools = [c for c in chapters if Path(c).stem in TOOL_CHAPTERS]
+    course = [c for c in chapters if c not in home + tools]
     experiments = [rel(p) for p in pages if page_kind(p, nbs) == "experiment"]
     front = [f for f in ("results/index.md", "results/gallery.ipynb", "results/reproduction.md") if (nbs / f).is_file()]
     reports = [rel(p) for p in pages if page_kind(p, nbs) == "report" and rel(p) not in front]
+    api = sorted((p.relative_to(nbs).as_posix() for p in (nbs / API_DIR).glob("*.md")), key=lambda f: (not f.endswith("/index.md"), f))
     items = lambda xs, ind: "".join(f"{' ' * ind}- {x}\n" for x in xs)
-    return ("# written by gan_notes.site.write_sidebar: chapters in order, experiments, results\n"
-            "website:\n  sidebar:\n    contents:\n" + items(chapters, 6)
+    return ("# written by gan_notes.site.write_sidebar: the course's chapters in order, the tools, experiments, results, the API\n"
+            "website:\n  sidebar:\n    contents:\n" + items(home, 6)
+            + "      - section: Course\n        contents:\n" + items(course, 10)
+            + "      - section: Tools\n        contents:\n" + items(tools, 10)
             + "      - section: Experiments\n        contents:\n" + items(experiments, 10)
-            + "      - section: Results\n        contents:\n" + items(front + reports, 10))
+            + "      - section: Results\n        contents:\n" + items(front + reports, 10)
+            + ("      - section: API reference\n        contents:\n" + items(api, 10) if api else ""))
 
 
 def write_sidebar(nbs: str | Path = "nbs") -> Path:
@@ -185,6 +220,243 @@ def write_sidebar(nbs: str | Path = "nbs") -> Path:
     path = Path(nbs) / "sidebar.yml"
     with atomic_path(path) as tmp: tmp.write_text(sidebar(nbs))
     return path
+
+# %% ../nbs/21_site.ipynb #e7a64031
+def public_modules(lib: str = "gan_notes") -> list[str]:
+    "The library's modules that have public names (an `__all__`), by dotted name: every module nbdev exports, new ones included."
+    import importlib, pkgutil
+    pkg = importlib.import_module(lib)
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+    return [f"{lib}.{n}" for n in names if getattr(importlib.import_module(f"{lib}.{n}"), "__all__", None)]
+
+
+class _Written:
+    "An annotation as the source wrote it (`from __future__ import annotations` keeps them as strings)."
+    def __init__(self, text): self.text = text
+    def __repr__(self): return self.text
+
+
+def _plain(text: str) -> str: return re.sub(r" at 0x[0-9a-fA-F]+", "", text)   # no memory address: the pages stay stable
+
+
+def _stable_repr(v) -> str:
+    "repr, with a set's items sorted (their order changes from one run of Python to the next)."
+    if isinstance(v, (set, frozenset)): return f"{type(v).__name__}({{{', '.join(sorted(map(repr, v)))}}})" if v else f"{type(v).__name__}()"
+    return _plain(repr(v))
+
+
+def _written_defaults(obj) -> dict[str, str]:
+    "{parameter: its default as the source writes it}, for a function or a class's constructor; {} where there is no source to read."
+    import ast, inspect, textwrap
+    f = obj.__init__ if inspect.isclass(obj) else obj
+    try: tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+    except (OSError, TypeError, SyntaxError): return {}
+    fn = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))), None)
+    if fn is None: return {}
+    a, src = fn.args, textwrap.dedent(inspect.getsource(f))
+    positional = a.posonlyargs + a.args
+    pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults)) + [(k, d) for k, d in zip(a.kwonlyargs, a.kw_defaults) if d]
+    return {k.arg: re.sub(r"\s*\n\s*", " ", ast.get_source_segment(src, d) or "") for k, d in pairs}
+
+
+def signature(obj, name: str | None = None, width: int = 100) -> str:
+    "`name(parameters) -> result` as the source writes it (annotations as written, defaults by repr), one parameter a line when longer than `width`; '' for what has none. A class shows its constructor's parameters."
+    import inspect
+    try: sig = inspect.signature(obj)
+    except (TypeError, ValueError): return ""
+    written = lambda a: a if a is inspect.Parameter.empty else _Written(a if isinstance(a, str) else inspect.formatannotation(a))
+    source = _written_defaults(obj)   # as written: `(0.5, 0.999)`, `SIZE`, not what they evaluate to
+    default = lambda p: p.default if p.default is p.empty else _Written(source.get(p.name) or _stable_repr(p.default))
+    params = [p.replace(annotation=written(p.annotation), default=default(p)) for p in sig.parameters.values()]
+    ret = inspect.Signature.empty if inspect.isclass(obj) else written(sig.return_annotation)
+    sig = sig.replace(parameters=params, return_annotation=ret)
+    name = name or obj.__name__
+    line = _plain(f"{name}{sig}")
+    if len(line) <= width: return line
+    args, P = [], inspect.Parameter   # one parameter a line, with the `/` and `*` markers str(sig) would write
+    for i, p in enumerate(params):
+        if p.kind == P.KEYWORD_ONLY and not any(q.kind in (P.KEYWORD_ONLY, P.VAR_POSITIONAL) for q in params[:i]): args.append("*")
+        args.append(_plain(str(p)))
+        if p.kind == P.POSITIONAL_ONLY and (i + 1 == len(params) or params[i + 1].kind != P.POSITIONAL_ONLY): args.append("/")
+    ret = "" if sig.return_annotation is inspect.Signature.empty else f" -> {sig.return_annotation!r}"
+    return f"{name}(\n" + "".join(f"    {a},\n" for a in args) + ")" + _plain(ret)
+
+# %% ../nbs/21_site.ipynb #da05e5ff
+def _own_doc(obj) -> str:
+    "The docstring the object itself has (a class inherits none from its bases; a dataclass's generated one is none)."
+    import inspect
+    doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else getattr(obj, "__doc__", None)
+    if not isinstance(doc, str) or inspect.isclass(obj) and doc.startswith(f"{obj.__name__}("): return ""
+    return inspect.cleandoc(doc)
+
+
+def _param_docs(obj) -> dict:
+    "{parameter: its comment in the source} (fastcore's docments), the parameters without one included; {} when none has one."
+    try:
+        from fastcore.docments import docments
+        docs = {k: v for k, v in docments(obj).items() if k not in ("return", "self")}
+    except Exception: return {}   # no source to read (a builtin, a C extension)
+    return docs if any(docs.values()) else {}
+
+
+def _members(cls) -> list[tuple[str, object]]:
+    "The public methods and properties a class defines itself (not those it inherits), in source order."
+    import inspect
+    out = []
+    for k, v in vars(cls).items():
+        if k.startswith("_"): continue
+        f = v.__func__ if isinstance(v, (classmethod, staticmethod)) else v.fget if isinstance(v, property) else v
+        if inspect.isfunction(f): out.append((k, v))
+    return out
+
+
+def _assignment(module, name: str) -> str:
+    "The source lines that assign module-level `name` (comments included), at most 8; '' when none does."
+    import ast, inspect
+    try: src = inspect.getsource(module)
+    except (OSError, TypeError): return ""
+    lines = src.splitlines()
+    for node in ast.parse(src).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]   # A, B = ... sets both
+        if any(isinstance(t, ast.Name) and t.id == name for t in names):
+            got = lines[node.lineno - 1:node.end_lineno]
+            return "\n".join(got[:8] + (["..."] if len(got) > 8 else []))
+    return ""
+
+
+def api_entry(module, name: str) -> str:
+    "The markdown entry of one public name of `module`: heading (anchored by its dotted name), signature, docstring, parameter table, and a class's own methods."
+    import inspect
+    obj = getattr(module, name)
+    full = f"{module.__name__}.{name}"
+    if not (inspect.isclass(obj) or callable(obj) and hasattr(obj, "__name__")):   # a constant: the line that sets it
+        code = _assignment(module, name) or f"{name} = {_stable_repr(obj)[:300]}"
+        return f"### {name} {{#{full}}}\n\n```python\n{code}\n```\n"
+    kind = "class " if inspect.isclass(obj) else ""
+    out = [f"### {name} {{#{full}}}\n", f"```python\n{kind}{signature(obj, name) or name}\n```\n"]
+    if doc := _own_doc(obj): out.append(doc + "\n")
+    if params := _param_docs(obj):
+        cell = lambda s: " ".join(str(s or "").split()).replace("|", "\\|")
+        out.append("| parameter | details |\n|---|---|\n" + "".join(f"| `{k}` | {cell(v)} |\n" for k, v in params.items()))
+    if inspect.isclass(obj) and (members := _members(obj)):
+        rows = []
+        for k, v in members:
+            f = v.__func__ if isinstance(v, (classmethod, staticmethod)) else v.fget if isinstance(v, property) else v
+            sig = f"{k} (property)" if isinstance(v, property) else re.sub(r"\(self(, |\))", lambda m: "(" if m[1] == ", " else "()",
+                                                                                      signature(f, k, width=10_000))
+            rows.append(f"- `{sig}`" + (f": {' '.join(_own_doc(f).split())}" if _own_doc(f) else ""))
+        out.append(f"**Methods of `{name}`**\n\n" + "\n".join(rows) + "\n")
+    return "\n".join(out)
+
+# %% ../nbs/21_site.ipynb #00c0189a
+def _chapter(module) -> str | None:
+    "The notebook a module is exported from (nbdev's header line), relative to nbs/."
+    import inspect
+    try: head = inspect.getsource(module).splitlines()[:6]
+    except (OSError, TypeError): return None
+    return next((m[1] for l in head if (m := re.search(r"File to edit: \.\./nbs/(\S+\.ipynb)", l))), None)
+
+
+def api_page(module_name: str) -> str:
+    "The API reference page (markdown, Quarto front matter) of one module: every name of its `__all__`."
+    import importlib, inspect, json
+    module = importlib.import_module(module_name)
+    summary = " ".join((inspect.getdoc(module) or "").split())
+    nb = _chapter(module)
+    intro = (f"The public names of `{module_name}`, from its docstrings" + (f"; the chapter [{Path(nb).stem}](../{nb}) explains them." if nb else "."))
+    head = f"---\ntitle: {json.dumps(module_name)}\ndescription: {json.dumps(summary)}\n---\n\n"
+    note = "<!-- written by `gan-notes api-docs` (gan_notes.site.write_api_pages) from the package: do not edit -->\n\n"
+    return head + note + intro + "\n\n" + "\n".join(api_entry(module, n) for n in module.__all__)
+
+
+def api_pages(lib: str = "gan_notes") -> dict[str, str]:
+    "{file name under nbs/api/: its text}: index.md and one page per public module."
+    import importlib, inspect
+    mods = public_modules(lib)
+    pages = {f"{m.split('.')[-1]}.md": api_page(m) for m in mods}
+    first = lambda m: (inspect.getdoc(importlib.import_module(m)) or "").split("\n")[0].split(". ")[0].rstrip(".")
+    rows = "".join(f"| [`{m}`]({m.split('.')[-1]}.md) | {len(importlib.import_module(m).__all__)} | {first(m)} |\n" for m in mods)
+    pages["index.md"] = ('---\ntitle: "API reference"\ndescription: "Every public function, class and constant of the package, '
+                         'with its signature and docstring"\n---\n\n'
+                         "<!-- written by `gan-notes api-docs` (gan_notes.site.write_api_pages) from the package: do not edit -->\n\n"
+                         "One page per module, generated from the package itself (`gan-notes api-docs`); a test and `gan-notes check-site` "
+                         "check that the pages are current. The chapters explain the ideas behind the code.\n\n"
+                         f"| module | names | what it holds |\n|---|---|---|\n{rows}")
+    return pages
+
+
+def write_api_pages(nbs: str | Path = "nbs", lib: str = "gan_notes") -> list[Path]:
+    "Regenerate nbs/api/ (pages of modules that no longer exist are removed); return the files written."
+    folder = Path(nbs) / API_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = api_pages(lib)
+    for old in folder.glob("*.md"):
+        if old.name not in pages: old.unlink()
+    out = []
+    for name, text in pages.items():
+        with atomic_path(folder / name) as tmp: tmp.write_text(text)
+        out.append(folder / name)
+    return out
+
+
+def api_problems(nbs: str | Path = "nbs", lib: str = "gan_notes") -> list[str]:
+    "What the API reference lacks: pages out of date with the package, public names without an entry."
+    import importlib
+    folder, problems = Path(nbs) / API_DIR, []
+    want = api_pages(lib)
+    stale = sorted(n for n, t in want.items() if not (folder / n).is_file() or (folder / n).read_text() != t)
+    extra = sorted(p.name for p in folder.glob("*.md") if p.name not in want)
+    if stale or extra: problems.append(f"{API_DIR}/ is out of date ({', '.join(stale + extra)}): run `gan-notes api-docs`")
+    written = "\n".join(p.read_text() for p in folder.glob("*.md"))
+    documented = set(re.findall(r"^### \S+ \{#([\w.]+)\}", written, re.M))
+    missing = [f"{m}.{n}" for m in public_modules(lib) for n in importlib.import_module(m).__all__ if f"{m}.{n}" not in documented]
+    if missing: problems.append(f"{len(missing)} public names without a doc entry: {', '.join(missing)}")
+    return problems
+
+
+def without_docstring(lib: str = "gan_notes") -> list[str]:
+    "The public functions and classes that have no docstring of their own (their entry shows only the signature)."
+    import importlib, inspect
+    return [f"{m}.{n}" for m in public_modules(lib) for n, o in ((n, getattr(importlib.import_module(m), n)) for n in importlib.import_module(m).__all__)
+            if (inspect.isclass(o) or inspect.isfunction(o)) and not _own_doc(o)]
+
+# %% ../nbs/21_site.ipynb #a00d851a
+HOME_TAIL = '#| hide\nfrom gan_notes.catalogue import dataset_names\nassert "sprites" in dataset_names()'
+
+
+def home_cells(readme: str, description: str = "") -> list[str]:
+    "The markdown cells of the home page from README.md's text: the title (with `description` below it), then one cell per `## ` section; links into nbs/ made relative to it."
+    text = re.sub(r"(\]\(|src=[\"'])nbs/", r"\1", readme)            # [..](nbs/x) -> [..](x): the page lives in nbs/
+    lines = text.strip("\n").splitlines()
+    if not lines or not lines[0].startswith("# "): raise ValueError("README.md must begin with its title line, '# name'")
+    cells, cur, fence = [], [lines[0] + (f"\n\n> {description}" if description else "")], False
+    for line in lines[1:]:
+        if line.lstrip().startswith("```"): fence = not fence
+        if line.startswith("## ") and not fence:                           # a new section, not a comment in a code block
+            cells.append("\n".join(cur).strip("\n")); cur = []
+        cur.append(line)
+    return [c for c in cells + ["\n".join(cur).strip("\n")] if c]
+
+
+def write_home(root: str | Path = ".", check: bool = False) -> bool:
+    "Write nbs/index.ipynb from README.md (and settings.ini's description); with `check`, only say whether it is current."
+    import configparser, hashlib, json
+    root = Path(root)
+    cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(root / "settings.ini")
+    texts = home_cells((root / "README.md").read_text(encoding="utf-8"), cfg["DEFAULT"].get("description", ""))
+    cell = lambda kind, src: {"cell_type": kind, "id": hashlib.sha1(src.encode()).hexdigest()[:8], "metadata": {},
+                              "source": src.splitlines(keepends=True),
+                              **({"execution_count": None, "outputs": []} if kind == "code" else {})}
+    nb = {"cells": [cell("markdown", t) for t in texts] + [cell("code", HOME_TAIL)],
+          "metadata": {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path = root / "nbs" / "index.ipynb"
+    now = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cells": []}
+    same = [(c["cell_type"], "".join(c["source"])) for c in now["cells"]] == [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+    if not check and not same:
+        with atomic_path(path) as tmp: tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")  # sorted keys: nbdev_clean's layout
+    return same
 
 # %% ../nbs/21_site.ipynb #1cde94bf
 def screenshot(html: str | Path, png: str | Path, width: int = 1280, height: int = 1600, browser: str | None = None) -> Path:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import io
 import math
 import os
-import pickle
-import random
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -21,14 +19,16 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 
-from .core import atomic_path, get_device, save_png, seed_everything, show_images, versions, write_json
+from .core import get_device, save_png, seed_everything, versions, write_json
 from .data import Batches, ImageSet
+from . import checkpoint
+from .checkpoint import checkpoint_files, latest_checkpoint, load_checkpoint, rng_state, set_rng_state
 from . import distributed as dist_
 
 # %% auto #0
-__all__ = ['NormalLatent', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'checkpoint_files', 'latest_checkpoint',
-           'rng_state', 'set_rng_state', 'Conditioned', 'Trainer', 'plot_losses']
+__all__ = ['NormalLatent', 'Trainer', 'Conditioned', 'plot_losses']
 
 # %% ../nbs/03_train.ipynb #026cbac7
 class NormalLatent:
@@ -40,135 +40,68 @@ class NormalLatent:
         return torch.randn(n, self.nz, generator=generator, device=generator.device if generator is not None else device).to(device) * self.std
     def __repr__(self): return f"NormalLatent(nz={self.nz}, std={self.std})"
 
-# %% ../nbs/03_train.ipynb #21c066c7
-class CheckpointError(ValueError):
-    "A checkpoint file that cannot be loaded."
-
-
-def save_checkpoint(state: dict, path: str | Path) -> Path:
-    "Write `state` with torch.save, atomically and durably."
-    buf = io.BytesIO()
-    torch.save(state, buf)  # in memory first: torch's own file writer reports a full disk as a vague RuntimeError
-    with atomic_path(path, fsync=True) as tmp: tmp.write_bytes(buf.getbuffer())  # an OSError (ENOSPC) names the problem
-    return Path(path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    "Load a checkpoint with weights_only=True onto the CPU; CheckpointError names a missing, truncated or corrupt file."
-    path = Path(path)
-    if not path.is_file(): raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        if "Weights only load failed" in str(e):  # the file is whole, but holds objects whose loading could run code
-            raise CheckpointError(f"checkpoint {str(path)!r} holds pickled Python objects, which could run code when "
-                                  "loaded: refused. gan_notes checkpoints hold only tensors and plain containers") from e
-        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({type(e).__name__}: {e})") from e
-    except Exception as e:  # truncation and corruption surface as many error types
-        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({type(e).__name__}: {e})") from e
-    if not isinstance(state, dict) or "step" not in state:
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a gan_notes checkpoint")
-    return state
-
-
-def checkpoint_files(folder: str | Path) -> list[Path]:
-    "Checkpoint files `checkpoint-<step>.pt` in `folder`, newest step first."
-    files = Path(folder).glob("checkpoint-*.pt")
-    return sorted(files, key=lambda p: int(p.stem.split("-")[1]) if p.stem.split("-")[1].isdigit() else -1, reverse=True)
-
-
-def latest_checkpoint(folder: str | Path) -> tuple[Path, dict] | None:
-    "The newest checkpoint in `folder` that loads, skipping (with a warning) newer ones that do not; None if none."
-    for p in checkpoint_files(folder):
-        try: return p, load_checkpoint(p)
-        except CheckpointError as e: warnings.warn(f"{e}; trying an older checkpoint")
-    return None
-
-# %% ../nbs/03_train.ipynb #b016aa09
-def rng_state() -> dict:
-    "The state of python's, numpy's and torch's generators, in weights_only-loadable form."
-    np_state = np.random.get_state()
-    return {"python": list(random.getstate()[1]), "python_gauss": random.getstate()[2],
-            "numpy": torch.from_numpy(np_state[1].astype(np.int64)), "numpy_pos": int(np_state[2]),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-
-
-def set_rng_state(state: dict):
-    "Restore what `rng_state` saved."
-    random.setstate((3, tuple(state["python"]), state["python_gauss"]))
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
-
 # %% ../nbs/03_train.ipynb #e4cae3c3
-class Conditioned(nn.Module):
-    "A conditional critic D(x, y) seen as a function of x alone, for losses and penalties written for D(x)."
-    def __init__(self, net: nn.Module, y: torch.Tensor):
-        super().__init__()
-        self.net, self.y = net, y
-    def forward(self, x): return self.net(x, self.y)
-
-
 class Trainer:
     "Train a generator against a critic with pluggable loss, penalties, constraints, augmentation and input source."
     # `seed` seeds the training; seed before building the networks too (`seed_everything`) for a repeatable start
-    def __init__(self, generator: nn.Module, critic: nn.Module, data: ImageSet, loss, *,
-                 batch_size: int = 64, lr: float = 2e-4, betas=(0.5, 0.999),
-                 opt_g: Callable | None = None, opt_d: Callable | None = None,
-                 n_critic: int = 1, source: Callable | None = None,
-                 penalties: Sequence[Callable] = (), constraints: Sequence[Callable] = (),
-                 g_regularisers: Sequence[Callable] = (), augment: Callable | None = None,
-                 device="auto", seed: int = 0, out_dir: str | Path | None = None,
-                 sample_every: int = 500, checkpoint_every: int = 1000, keep_checkpoints: int = 2,
-                 log_every: int = 50, n_samples: int = 64, evaluate: Callable | None = None,
-                 eval_every: int | None = None, ema: float | None = None, on_nonfinite: str = "stop",
-                 max_rollbacks: int = 3, params: dict | None = None, progress: bool = True,
-                 fake_pool: Callable | None = None, conditional: bool = False,
-                 channels_last: bool | None = None, amp: str | None = None, compile: bool = False):
+    def __init__(self,
+                 generator: nn.Module,                   # G: its input (noise, or a synthetic image) -> an image in [-1, 1]
+                 critic: nn.Module,                      # D: an image (and a label, when conditional) -> a score
+                 data: ImageSet,                         # the real images, uint8; with labels for conditional training
+                 loss,                                   # `d_loss(real_scores, fake_scores)`, `g_loss(fake_scores)`: BCE, hinge, Wasserstein
+                 *,
+                 batch_size: int = 64,                   # images per batch (the global batch under torchrun)
+                 lr: float = 2e-4,                       # Adam's learning rate for both networks
+                 betas=(0.5, 0.999),                     # Adam's betas
+                 opt_g: Callable | None = None,          # a factory `parameters -> optimiser` for G instead of Adam
+                 opt_d: Callable | None = None,          # the same for D (TTUR: another learning rate)
+                 n_critic: int = 1,                      # critic updates per generator update
+                 source: Callable | None = None,         # G's input, `source(n, device, generator=None)`; default `NormalLatent`
+                 penalties: Sequence[Callable] = (),     # terms of D's loss, `p(D, real, fake)`: a gradient penalty, R1
+                 constraints: Sequence[Callable] = (),   # applied to D after each of its updates: weight clipping
+                 g_regularisers: Sequence[Callable] = (),  # terms of G's loss, `r(z, fake)`: self-regularisation, novelty
+                 augment: Callable | None = None,        # applied to real and fake images alike before D: DiffAugment
+                 device="auto",                          # auto, cpu, cuda, cuda:N or mps
+                 seed: int = 0,                          # seeds the batches, the noise and the fixed grid's inputs
+                 out_dir: str | Path | None = None,      # samples, checkpoints and run.json go here; None: nothing is written
+                 sample_every: int = 500,                # steps between sample grids
+                 checkpoint_every: int = 1000,           # steps between checkpoints
+                 keep_checkpoints: int = 2,              # how many of the newest checkpoints are kept
+                 log_every: int = 50,                    # steps between copies of the losses into the history (one host sync)
+                 n_samples: int = 64,                    # images in a sample grid
+                 evaluate: Callable | None = None,       # `evaluate(trainer) -> dict` of measures, kept in `metrics`
+                 eval_every: int | None = None,          # steps between evaluations
+                 ema: float | None = None,               # decay of an averaged generator (e.g. 0.999), which draws the samples
+                 on_nonfinite: str = "stop",             # after a NaN or inf: "stop", or "rollback" to a checkpoint, lrs halved
+                 max_rollbacks: int = 3,                 # roll-backs allowed in a run
+                 params: dict | None = None,             # the run's settings: kept in checkpoints and run.json, compared on resume
+                 may_change: Sequence[str] = (),         # names in `params` a resumed run may change (how long, where to)
+                 progress: bool = True,                  # show a progress bar
+                 fake_pool: Callable | None = None,      # sees each fake batch before D and may swap images (a history)
+                 conditional: bool = False,              # G and D take labels; the batches carry the data's
+                 channels_last: bool | None = None,      # NHWC memory layout; None: on CUDA and CPU (about 10% faster)
+                 amp: str | None = None,                 # "bf16": autocast on CUDA
+                 compile: bool = False):                 # torch.compile both networks
         for k, v in dict(batch_size=batch_size, n_critic=n_critic, sample_every=sample_every,
                          checkpoint_every=checkpoint_every, log_every=log_every, n_samples=n_samples).items():
             if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
-        # under torchrun: join the process group; batches, noise and gradients are then shared out (distributed chapter)
-        self.distributed = dist_.init_from_env(device) or dist_.world()[1] > 1
-        self.rank, self.world = dist_.world()
-        if batch_size % self.world: raise ValueError(f"batch_size {batch_size} (the global batch) does not split into {self.world} processes")
-        seed_everything(seed + 1_000_003 * self.rank)   # per-process randomness (penalty, augmentation) is independent
-        self.device = get_device(device)
-        if amp not in (None, "bf16"): raise ValueError(f"amp must be None or 'bf16', got {amp!r}")
-        if amp and self.device.type != "cuda":  # no bf16 units: measured 20-50x slower than fp32 on this course's CPU
-            raise ValueError(f"amp='bf16' is for CUDA devices; on {self.device.type} it is many times slower than fp32: leave amp=None")
-        self.amp = amp
-        self.channels_last = self.device.type == "cuda" if channels_last is None else bool(channels_last)
-        self.G, self.D = generator.to(self.device), critic.to(self.device)
-        if self.distributed:  # every copy starts from rank 0's weights; BatchNorm sees the global batch
-            for t in [*self.G.parameters(), *self.G.buffers(), *self.D.parameters(), *self.D.buffers()]: dist_.dist.broadcast(t.data, 0)
-            self.G, self.D = dist_.global_batchnorm(self.G, self.device), dist_.global_batchnorm(self.D, self.device)
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        self.G, self.D = self.G.to(memory_format=fmt), self.D.to(memory_format=fmt)
-        self.data, self.loss, self.seed = data, loss, seed
-        if conditional and (data.labels is None or not data.classes):
-            raise ValueError(f"conditional training needs a labelled dataset: {data.name!r} has no categories")
-        self.conditional, self.n_classes = conditional, len(data.classes) if conditional else 0
-        self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device, labels=conditional,
-                                             shard=(self.rank, self.world), channels_last=self.channels_last)
-        # the noise of a global batch is drawn alike by every process, each keeping its shard
-        self._shared_rng = torch.Generator(self.device).manual_seed(seed + 4242) if self.distributed else None
+        self._setup_devices(device, batch_size, seed, amp, channels_last)   # processes, device, precision, layout
+        self._setup_networks(generator, critic)                             # on the device; shared out under torchrun
+        self.loss = loss
+        self._setup_data(data, seed, batch_size, conditional)               # the batches: sharded, labelled
         self.batch_size, self.n_critic = batch_size, n_critic
         self.source = source or NormalLatent(getattr(generator, "nz", 100))
         self.penalties, self.constraints, self.g_regularisers = list(penalties), list(constraints), list(g_regularisers)
         self.augment, self.fake_pool = augment, fake_pool
-        # optimisers: a factory taking the parameters, or Adam with the DCGAN settings
-        make = lambda f, ps: f(ps) if f else torch.optim.Adam(ps, lr=lr, betas=betas)
+        make = lambda f, ps: f(ps) if f else torch.optim.Adam(ps, lr=lr, betas=betas)   # a factory, or Adam
         self.opt_g, self.opt_d = make(opt_g, self.G.parameters()), make(opt_d, self.D.parameters())
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.sample_every, self.checkpoint_every, self.keep_checkpoints = sample_every, checkpoint_every, keep_checkpoints
         self.log_every, self.evaluate, self.eval_every = log_every, evaluate, eval_every
-        self.params, self.progress = dict(params or {}), progress
+        self.params, self.may_change, self.progress = dict(params or {}), tuple(may_change), progress
         if ema is not None and not 0 < ema < 1: raise ValueError(f"ema must be a decay in (0, 1), got {ema!r}")
-        self.ema = ema
         if on_nonfinite not in ("stop", "rollback"): raise ValueError(f"on_nonfinite must be 'stop' or 'rollback', got {on_nonfinite!r}")
-        self.on_nonfinite, self.max_rollbacks = on_nonfinite, max_rollbacks
+        self.ema, self.on_nonfinite, self.max_rollbacks = ema, on_nonfinite, max_rollbacks
         self.lr_scale, self.rollbacks = 1.0, []   # learning rates are multiplied by lr_scale after each roll-back
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if ema else None
         # the same fixed inputs for every sample grid, also after a resume
@@ -178,321 +111,271 @@ class Trainer:
         self.step, self.train_time, self.stopped_by_time = 0, 0.0, False
         self.history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": []}
         for p in self.penalties + self.g_regularisers: self.history[_name(p)] = []
-        self.metrics: list[dict] = []
-        self._pending: list[torch.Tensor] = []
+        self.metrics, self._pending = [], []   # measures; losses not yet copied to the host
         if compile:  # in place, after the EMA copy: state_dict keys (and so checkpoints) stay the plain modules'
             self.G.compile(); self.D.compile()
-
-    # one step -------------------------------------------------------------------------------
-    def _critic(self, D, x):
-        out = D(self.augment(x) if self.augment else x)
-        return out.float() if self.amp else out   # losses in fp32
-
-    def _real(self):
-        "A real batch and its labels (None unless conditional)."
-        b = next(self.batches)
-        return b if self.conditional else (b, None)
-
-    def _generate(self, G, z, y):
-        with self._autocast(): return G(z) if y is None else G(z, y)
-
-    def _autocast(self):
-        "bf16 autocast on CUDA when amp='bf16'; nothing otherwise. Penalties run outside it, in fp32."
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
-
-    def set_data(self, data: ImageSet) -> "Trainer":
-        "Train on other real images from the next step (a grown or filtered set); weights, optimisers, step and history carry on."
-        old = self.data
-        if data.images.shape[1:] != old.images.shape[1:]:
-            raise ValueError(f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(old.images.shape[1:])}")
-        if self.conditional and data.classes != old.classes:
-            raise ValueError(f"a conditional trainer keeps its classes {old.classes}, the new data has {data.classes}")
-        # a new permutation stream: seeded by the step, so a run that switches data at the same step repeats exactly
-        batches = data.batches(self.batch_size, seed=self.seed + self.step, device=self.device, labels=self.conditional,
-                               shard=(self.rank, self.world), channels_last=self.channels_last)
-        self.data, self.batches = data, batches
-        self.__dict__.pop("data_checksum", None)   # the cached checksum was the old set's
-        return self
-
-    def _latents(self, B: int) -> torch.Tensor:
-        "Generator inputs for this process's share of a global batch of B."
-        if not self.distributed: return self.source(B, self.device)
-        return dist_.shard(self.source(B, self.device, generator=self._shared_rng))
-
-    def _conditioned(self, y) -> nn.Module:
-        "The critic as a function of images alone (what losses and penalties see); for a conditional one, given labels y."
-        return self.D if y is None else Conditioned(self.D, y)
-
-    def train_step(self):
-        "One generator update after `n_critic` critic updates; losses are kept on the device."
-        B, dev = self.batch_size, self.device
-        for i in range(self.n_critic):
-            real, y = self._real()                  # a conditional G is asked for the real batch's labels
-            z = self._latents(B)
-            if i == self.n_critic - 1:
-                fake = self._generate(self.G, z, y)  # kept with gradients for the generator step
-                fake_d = fake.detach()
-            else:
-                with torch.no_grad(): fake_d = self._generate(self.G, z, y)
-            if self.fake_pool is not None: fake_d = self.fake_pool(fake_d)  # e.g. half from a history of old fakes
-            D = self._conditioned(y)
-            with self._autocast(): d_loss = self.loss.d_loss(self._critic(D, real), self._critic(D, fake_d))
-            pens = [p(D, real, fake_d) for p in self.penalties]
-            total = d_loss + sum(pens) if pens else d_loss
-            self.opt_d.zero_grad(set_to_none=True)
-            total.backward()
-            if self.distributed: dist_.average_gradients(self.D.parameters())
-            self.opt_d.step()
-            for c in self.constraints: c(self.D)
-        self.D.requires_grad_(False)  # no gradients for weights this step does not update
-        try:
-            with self._autocast(): g_loss = self.loss.g_loss(self._critic(D, fake))
-            regs = [r(z, fake) for r in self.g_regularisers]
-            self.opt_g.zero_grad(set_to_none=True)
-            (g_loss + sum(regs) if regs else g_loss).backward()
-            if self.distributed: dist_.average_gradients(self.G.parameters())
-            self.opt_g.step()
-        finally:
-            self.D.requires_grad_(True)
-        if self.G_ema is not None: self._update_ema()
-        self.step += 1
-        self._pending.append(torch.stack([d_loss.detach(), g_loss.detach(), *[p.detach() for p in pens + regs]]))
-
-    @torch.no_grad()
-    def _update_ema(self):
-        "theta_ema <- beta theta_ema + (1 - beta) theta, with beta warmed up as min(decay, (1 + t) / (10 + t))."
-        beta = min(self.ema, (1 + self.step) / (10 + self.step))
-        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
-        torch._foreach_lerp_(ema_p, p, 1 - beta)
-        for be, b in zip(self.G_ema.buffers(), self.G.buffers()): be.copy_(b)  # BatchNorm statistics: the current ones
-
-    def _flush(self):
-        "Copy pending losses to the history (one host sync); stop on non-finite values."
-        if not self._pending: return
-        rows = dist_.all_mean(torch.stack(self._pending)).cpu().tolist(); self._pending = []  # the processes' mean
-        keys = [k for k in self.history if k != "step"]
-        first = self.step - len(rows) + 1
-        for i, row in enumerate(rows):
-            bad = [f"{k}={v}" for k, v in zip(keys, row) if not math.isfinite(v)]
-            if bad: raise FloatingPointError(f"non-finite loss at step {first + i}: {', '.join(bad)}; "
-                                             f"the last checkpoint in {self.out_dir} is from before it")
-            self.history["step"].append(first + i)
-            for k, v in zip(keys, row): self.history[k].append(v)
-
-    # outputs --------------------------------------------------------------------------------
-    @torch.no_grad()
-    def sample(self, n: int | None = None, z: torch.Tensor | None = None, batch: int = 256,
-               ema: bool | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
-        "Generated images (float, [-1, 1], CPU) from `z`, `n` fresh inputs or the fixed ones; by the EMA generator if there is one. A conditional generator is asked for `labels` (default: the fixed grid's, or uniformly drawn ones)."
-        fixed = z is None and n is None
-        if z is None: z = self.fixed if n is None else self.source(n, self.device)
-        if self.conditional:
-            if labels is None:
-                labels = self.fixed_labels if fixed else torch.randint(self.n_classes, (len(z),), device=self.device)
-            labels = torch.as_tensor(labels, device=self.device).long()
-            if labels.shape != (len(z),) or labels.min() < 0 or labels.max() >= self.n_classes:
-                raise ValueError(f"labels must be {len(z)} class indices in [0, {self.n_classes})")
-        elif labels is not None: raise ValueError("labels are for a conditional trainer (conditional=True)")
-        G = self.G_ema if (ema if ema is not None else self.G_ema is not None) else self.G
-        if G is None: raise ValueError("this trainer keeps no EMA generator: pass ema=0.999 (say) to Trainer")
-        was = G.training
-        G.eval()
-        y = lambda i: None if labels is None else labels[i:i + batch]
-        try: return torch.cat([self._generate(G, z[i:i + batch].to(self.device), y(i)).float().cpu()
-                               for i in range(0, len(z), batch)])
-        finally: G.train(was)
-
-    def save_samples(self) -> Path | None:
-        if self.out_dir is None or self.rank: return None  # rank 0 writes the run's files
-        grid = self.sample()
-        save_png(grid, self.out_dir / "samples" / f"step_{self.step:07d}.png")
-        return save_png(grid, self.out_dir / "samples.png")
-
-    def _check_weights(self):
-        "Non-finite weights stop the run before they can reach a checkpoint."
-        for net, name in ((self.G, "generator"), (self.D, "critic")):
-            if not all(torch.isfinite(p).all() for p in net.parameters()):
-                raise FloatingPointError(f"non-finite {name} weights at step {self.step}")
-
-    def state_dict(self) -> dict:
-        self._flush()
-        self._check_weights()
-        return {"step": self.step, "train_time": self.train_time, "generator": self.G.state_dict(),
-                "critic": self.D.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
-                "history": self.history, "metrics": self.metrics, "batches": self.batches.state_dict(),
-                "rng": rng_state(), "params": _plain(self.params), "lr_scale": self.lr_scale,
-                **({"rng_ranks": dist_.gather_objects(rng_state()), "noise_rng": self._shared_rng.get_state().cpu()}
-                   if self.distributed else {}),
-                "rollbacks": self.rollbacks, "pieces": {k: p.state_dict() for k, p in self._stateful()}}
-
-    def _stateful(self):
-        "(role, piece) for the pieces that keep state of their own (a history buffer, a data source), saved in checkpoints."
-        for role in ("source", "fake_pool", "augment", "loss"):
-            piece = getattr(self, role)
-            if not isinstance(piece, nn.Module) and callable(getattr(piece, "state_dict", None)): yield role, piece
-
-    def load_state_dict(self, state: dict):
-        self.G.load_state_dict(state["generator"]); self.D.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["opt_g"]); self.opt_d.load_state_dict(state["opt_d"])
-        if self.G_ema is not None:
-            if state.get("generator_ema") is None: raise ValueError("the checkpoint holds no EMA generator to resume")
-            self.G_ema.load_state_dict(state["generator_ema"])
-        self.step, self.train_time = int(state["step"]), float(state["train_time"])
-        self.history, self.metrics = state["history"], state["metrics"]
-        self.lr_scale, self.rollbacks = float(state.get("lr_scale", 1.0)), list(state.get("rollbacks", []))
-        self.batches.load_state_dict(state["batches"])
-        for role, piece in self._stateful():
-            if role not in state.get("pieces", {}): raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
-            piece.load_state_dict(state["pieces"][role])
-        ranks = state.get("rng_ranks")
-        if self.distributed and ranks and len(ranks) == self.world: set_rng_state(ranks[self.rank])
-        else:
-            set_rng_state(state["rng"])
-            if self.rank: seed_everything(self.seed + 1_000_003 * self.rank + self.step)  # another world size: fresh streams
-        if self.distributed and "noise_rng" in state: self._shared_rng.set_state(state["noise_rng"])  # a CPU byte tensor, for any device
-        self._pending = []
-
-    def save_checkpoint(self) -> Path | None:
-        "Write checkpoint-<step>.pt into out_dir and keep the newest `keep_checkpoints`."
-        if self.out_dir is None: return None
-        path = self.out_dir / f"checkpoint-{self.step:07d}.pt"
-        state = self.state_dict()               # on every process: it gathers their random states
-        if self.rank: return None
-        try: save_checkpoint(state, path)
-        except OSError as e:  # a full disk, say: atomic_path left the older checkpoints whole
-            kept = checkpoint_files(self.out_dir)
-            raise OSError(e.errno, f"could not write checkpoint {path.name} ({e.strerror or e}); "
-                          + (f"the previous one, {kept[0].name}, is intact" if kept else "no earlier checkpoint exists")) from e
-        for old in checkpoint_files(self.out_dir)[self.keep_checkpoints:]: old.unlink()
-        return path
-
-    def resume(self, path: str | Path | None = None) -> bool:
-        "Load `path`, or the newest loadable checkpoint in out_dir; return whether one was loaded."
-        if path is not None:
-            self.load_state_dict(dist_.broadcast_object(load_checkpoint(path) if not self.rank else None)); return True
-        if self.out_dir is None: return False
-        if not self.rank:
-            for stale in self.out_dir.glob(".checkpoint-*.tmp"): stale.unlink()  # left by a writer killed mid-write
-        found = self._newest()
-        if found is None: return False
-        self._check_params(found[0], found[1]["params"])
-        self.load_state_dict(found[1])
-        return True
-
-    def _newest(self) -> tuple[Path, dict] | None:
-        "The newest loadable checkpoint in out_dir, read by rank 0 and sent to every process (no shared disk needed)."
-        found = latest_checkpoint(self.out_dir) if (self.out_dir is not None and not self.rank) else None
-        return dist_.broadcast_object(found) if self.distributed else found
-
-    def begin(self, resume: bool = True) -> bool:
-        "Resume from out_dir's newest checkpoint (True if one was loaded); or start afresh, setting older checkpoints aside."
-        if resume: return self.resume()
-        old = checkpoint_files(self.out_dir) if (self.out_dir is not None and not self.rank) else []
-        if old:  # a fresh run must not prune, or be resumed from, another run's files: move them, lose nothing
-            aside = self.out_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
-            aside.mkdir(parents=True, exist_ok=True)
-            for f in old: f.rename(aside / f.name)
-            warnings.warn(f"starting afresh: {len(old)} checkpoint(s) of an earlier run moved to {aside}")
-        dist_.barrier()
-        return False
-
-    def _rollback(self, error: FloatingPointError) -> bool:
-        "After a non-finite value: reload the newest good checkpoint and halve the learning rates; False if impossible."
-        found = self._newest()
-        if found is None or len(self.rollbacks) >= self.max_rollbacks: return False
-        bad_step = self.step
-        self.load_state_dict(found[1])
-        self.lr_scale *= 0.5
-        for opt in (self.opt_g, self.opt_d):
-            for g in opt.param_groups: g["lr"] *= 0.5
-        self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "lr_scale": self.lr_scale, "error": str(error)[:200]})
-        warnings.warn(f"{error}: rolled back to step {self.step} ({found[0].name}), learning rates x{self.lr_scale:g}")
-        return True
-
-    RUN_ONLY = ("steps", "out_dir", "device", "resume", "n_eval", "eval_every", "sample_every", "on_nonfinite")  # may change on resume
-
-    def _check_params(self, path, saved: dict):
-        "Refuse to continue a run made with other settings: its weights would not fit, or mean something else."
-        now = _plain(self.params)
-        # parameters one side lacks (added to a notebook since) cannot be compared: only shared ones are
-        diff = [f"{k}: {saved[k]!r} -> {now[k]!r}" for k in sorted(set(saved) & set(now))
-                if k not in self.RUN_ONLY and saved[k] != now[k]]
-        if diff: raise ValueError(f"checkpoint {str(path)!r} was made with other parameters ({'; '.join(diff)}): "
-                                  "use another out_dir, or start afresh (resume=False)")
-
-    # the loop -------------------------------------------------------------------------------
-    def fit(self, steps: int, max_seconds: float | None = None) -> dict:
-        "Train until `steps` generator steps in all (a resumed run continues to the same total), or `max_seconds` of training in all; return the record."
-        if not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        if max_seconds is not None and not 0 < max_seconds < math.inf:
-            raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc="training", mininterval=1.0)
-        start = time.perf_counter()
-        def lap():  # fold the time so far into train_time, so that a checkpoint holds it
-            nonlocal start
-            now = time.perf_counter(); self.train_time += now - start; start = now
-        try:
-            while self.step < steps:
-                if max_seconds and self._out_of_time(self.train_time + time.perf_counter() - start, max_seconds):
-                    self.stopped_by_time = True  # an equal wall-clock budget for runs that differ in speed
-                    if self.step: lap(); self.save_samples(); self.save_checkpoint()  # the state it ended in, as at `steps`
-                    break
-                try:
-                    self.train_step()
-                    at = lambda every: every and (self.step % every == 0 or self.step == steps)
-                    if at(self.log_every):
-                        self._flush()
-                        bar.set_postfix(d=f"{self.history['d_loss'][-1]:.3f}", g=f"{self.history['g_loss'][-1]:.3f}", refresh=False)
-                    if at(self.sample_every): self.save_samples()
-                    if self.evaluate and at(self.eval_every) and not self.rank:
-                        lap()
-                        self.metrics.append({"step": self.step, **self.evaluate(self)})
-                        start = time.perf_counter()   # evaluation is not training time
-                    if at(self.checkpoint_every): lap(); self.save_checkpoint()
-                except FloatingPointError as e:
-                    if self.on_nonfinite != "rollback" or not self._rollback(e): raise
-                bar.update(self.step - bar.n)  # one step on, or back after a roll-back
-        except KeyboardInterrupt:
-            # an interrupted run loses nothing (under torchrun the last periodic checkpoint stands: no collective now)
-            if not self.distributed: lap(); self.save_checkpoint()
-            raise
-        finally:
-            self.train_time += time.perf_counter() - start
-            bar.close()
-        self._flush()
-        return self.record()
-
-    def _out_of_time(self, elapsed: float, max_seconds: float) -> bool:
-        "Whether the time budget is spent; under torchrun the processes decide together, at logging steps only."
-        if not self.distributed: return elapsed >= max_seconds
-        if self.step % self.log_every: return False
-        flag = torch.tensor([float(elapsed >= max_seconds)], device=self.device)
-        return bool(dist_.all_mean(flag).item() > 0)  # any process out of time stops all, at the same step
 
     @functools.cached_property
     def data_checksum(self) -> str:
         "The training data's `ImageSet.checksum`, computed once (it reads every pixel)."
         return self.data.checksum()
 
-    def record(self) -> dict:
-        "What the run was and what it measured; written to out_dir/run.json."
-        tail = lambda k: float(np.mean(self.history[k][-100:])) if self.history[k] else float("nan")
-        rec = {"params": _plain(self.params), "steps": self.step, "batch_size": self.batch_size,
-               "n_critic": self.n_critic, "loss": _name(self.loss), "ema": self.ema,
-               "augment": _name(self.augment) if self.augment else None,
-               "penalties": [_name(q) for q in self.penalties], "constraints": [_name(c) for c in self.constraints],
-               "fake_pool": _name(self.fake_pool) if self.fake_pool else None, "conditional": self.conditional,
-               "device": str(self.device), "world_size": self.world, "amp": self.amp, "channels_last": self.channels_last,
-               "train_time_s": round(self.train_time, 3),
-               "train_img_per_s": round(self.step * self.n_critic * self.batch_size / max(self.train_time, 1e-9), 1),
-               "final": {k: tail(k) for k in self.history if k != "step"}, "metrics": self.metrics,
-               "rollbacks": self.rollbacks, "stopped_by_time": self.stopped_by_time,
-               "versions": versions(), "dataset": self.data.name, "n_images": len(self.data),
-               "dataset_sha256": self.data_checksum}
-        if self.out_dir is not None and not self.rank: write_json(rec, self.out_dir / "run.json")
-        return rec
+# %% ../nbs/03_train.ipynb #tr000002
+@patch
+def _setup_devices(self: Trainer, device, batch_size: int, seed: int, amp, channels_last):
+    "Join torchrun's process group (if any), pick the device, check the precision, choose the memory layout."
+    # under torchrun: join the process group; batches, noise and gradients are then shared out (distributed chapter)
+    self.distributed = dist_.init_from_env(device) or dist_.world()[1] > 1
+    self.rank, self.world = dist_.world()
+    if batch_size % self.world: raise ValueError(f"batch_size {batch_size} (the global batch) does not split into {self.world} processes")
+    seed_everything(seed + 1_000_003 * self.rank)   # per-process randomness (penalty, augmentation) is independent
+    self.device = get_device(device)
+    if amp not in (None, "bf16"): raise ValueError(f"amp must be None or 'bf16', got {amp!r}")
+    if amp and self.device.type != "cuda":  # no bf16 units: measured 20-50x slower than fp32 on this course's CPU
+        raise ValueError(f"amp='bf16' is for CUDA devices; on {self.device.type} it is many times slower than fp32: leave amp=None")
+    self.amp = amp
+    self.channels_last = self.device.type in ("cuda", "cpu") if channels_last is None else bool(channels_last)  # ~10% faster steps on CPU too
+
+
+@patch
+def _setup_networks(self: Trainer, generator: nn.Module, critic: nn.Module):
+    "Both networks on the device in the chosen layout; under torchrun every copy starts from rank 0's weights."
+    self.G, self.D = generator.to(self.device), critic.to(self.device)
+    if self.distributed:  # every copy starts from rank 0's weights; BatchNorm sees the global batch
+        for t in [*self.G.parameters(), *self.G.buffers(), *self.D.parameters(), *self.D.buffers()]: dist_.dist.broadcast(t.data, 0)
+        self.G, self.D = dist_.global_batchnorm(self.G, self.device), dist_.global_batchnorm(self.D, self.device)
+    fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+    self.G, self.D = self.G.to(memory_format=fmt), self.D.to(memory_format=fmt)
+
+
+@patch
+def _setup_data(self: Trainer, data: ImageSet, seed: int, batch_size: int, conditional: bool):
+    "The real batches (this process's shard; with labels when conditional) and the noise shared out under torchrun."
+    self.data, self.seed = data, seed
+    if conditional and (data.labels is None or not data.classes):
+        raise ValueError(f"conditional training needs a labelled dataset: {data.name!r} has no categories")
+    self.conditional, self.n_classes = conditional, len(data.classes) if conditional else 0
+    self.batches: Batches = data.batches(batch_size, seed=seed, device=self.device, labels=conditional,
+                                         shard=(self.rank, self.world), channels_last=self.channels_last)
+    # the noise of a global batch is drawn alike by every process, each keeping its shard
+    self._shared_rng = torch.Generator(self.device).manual_seed(seed + 4242) if self.distributed else None
+
+
+@patch
+def _autocast(self: Trainer):
+    "bf16 autocast on CUDA when amp='bf16'; nothing otherwise. Penalties run outside it, in fp32."
+    return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+
+
+@patch
+def _out_of_time(self: Trainer, elapsed: float, max_seconds: float) -> bool:
+    "Whether the time budget is spent; under torchrun the processes decide together, at logging steps only."
+    if not self.distributed: return elapsed >= max_seconds
+    if self.step % self.log_every: return False
+    flag = torch.tensor([float(elapsed >= max_seconds)], device=self.device)
+    return bool(dist_.all_mean(flag).item() > 0)  # any process out of time stops all, at the same step
+
+# %% ../nbs/03_train.ipynb #tr000005
+class Conditioned(nn.Module):
+    "A conditional critic D(x, y) seen as a function of x alone, for losses and penalties written for D(x)."
+    def __init__(self, net: nn.Module, y: torch.Tensor):
+        super().__init__()
+        self.net, self.y = net, y
+    def forward(self, x): return self.net(x, self.y)
+
+
+@patch
+def _real(self: Trainer):
+    "A real batch and its labels (None unless conditional)."
+    b = next(self.batches)
+    return b if self.conditional else (b, None)
+
+
+@patch
+def _latents(self: Trainer, B: int) -> torch.Tensor:
+    "Generator inputs for this process's share of a global batch of B."
+    if not self.distributed: return self.source(B, self.device)
+    return dist_.shard(self.source(B, self.device, generator=self._shared_rng))
+
+
+@patch
+def _generate(self: Trainer, G, z, y):
+    with self._autocast(): return G(z) if y is None else G(z, y)
+
+
+@patch
+def _critic(self: Trainer, D, x):
+    out = D(self.augment(x) if self.augment else x)
+    return out.float() if self.amp else out   # losses in fp32
+
+
+@patch
+def _conditioned(self: Trainer, y) -> nn.Module:
+    "The critic as a function of images alone (what losses and penalties see); for a conditional one, given labels y."
+    return self.D if y is None else Conditioned(self.D, y)
+
+
+@patch
+def train_step(self: Trainer):
+    "One generator update after `n_critic` critic updates; losses are kept on the device."
+    B = self.batch_size
+    for i in range(self.n_critic):
+        real, y = self._real()                  # a conditional G is asked for the real batch's labels
+        z = self._latents(B)
+        if i == self.n_critic - 1:
+            fake = self._generate(self.G, z, y)  # kept with gradients for the generator step
+            fake_d = fake.detach()
+        else:
+            with torch.no_grad(): fake_d = self._generate(self.G, z, y)
+        if self.fake_pool is not None: fake_d = self.fake_pool(fake_d)  # e.g. half from a history of old fakes
+        D = self._conditioned(y)
+        with self._autocast(): d_loss = self.loss.d_loss(self._critic(D, real), self._critic(D, fake_d))
+        pens = [p(D, real, fake_d) for p in self.penalties]
+        total = d_loss + sum(pens) if pens else d_loss
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        if self.distributed: dist_.average_gradients(self.D.parameters())
+        self.opt_d.step()
+        for c in self.constraints: c(self.D)
+    self.D.requires_grad_(False)  # no gradients for weights this step does not update
+    try:
+        with self._autocast(): g_loss = self.loss.g_loss(self._critic(D, fake))
+        regs = [r(z, fake) for r in self.g_regularisers]
+        self.opt_g.zero_grad(set_to_none=True)
+        (g_loss + sum(regs) if regs else g_loss).backward()
+        if self.distributed: dist_.average_gradients(self.G.parameters())
+        self.opt_g.step()
+    finally:
+        self.D.requires_grad_(True)
+    if self.G_ema is not None: self._update_ema()
+    self.step += 1
+    self._pending.append(torch.stack([d_loss.detach(), g_loss.detach(), *[p.detach() for p in pens + regs]]))
+
+# %% ../nbs/03_train.ipynb #tr000008
+@patch
+@torch.no_grad()
+def _update_ema(self: Trainer):
+    "theta_ema <- beta theta_ema + (1 - beta) theta, with beta warmed up as min(decay, (1 + t) / (10 + t))."
+    beta = min(self.ema, (1 + self.step) / (10 + self.step))
+    ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+    torch._foreach_lerp_(ema_p, p, 1 - beta)
+    for be, b in zip(self.G_ema.buffers(), self.G.buffers()): be.copy_(b)  # BatchNorm statistics: the current ones
+
+
+@patch
+def _flush(self: Trainer):
+    "Copy pending losses to the history (one host sync); stop on non-finite values."
+    if not self._pending: return
+    rows = dist_.all_mean(torch.stack(self._pending)).cpu().tolist(); self._pending = []  # the processes' mean
+    keys = [k for k in self.history if k != "step"]
+    first = self.step - len(rows) + 1
+    for i, row in enumerate(rows):
+        bad = [f"{k}={v}" for k, v in zip(keys, row) if not math.isfinite(v)]
+        if bad: raise FloatingPointError(f"non-finite loss at step {first + i}: {', '.join(bad)}; "
+                                         f"the last checkpoint in {self.out_dir} is from before it")
+        self.history["step"].append(first + i)
+        for k, v in zip(keys, row): self.history[k].append(v)
+
+# %% ../nbs/03_train.ipynb #tr000011
+@patch
+@torch.no_grad()
+def sample(self: Trainer, n: int | None = None, z: torch.Tensor | None = None, batch: int = 256,
+           ema: bool | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    "Generated images (float, [-1, 1], CPU) from `z`, `n` fresh inputs or the fixed ones; by the EMA generator if there is one. A conditional generator is asked for `labels` (default: the fixed grid's, or uniformly drawn ones)."
+    fixed = z is None and n is None
+    if z is None: z = self.fixed if n is None else self.source(n, self.device)
+    if self.conditional:
+        if labels is None:
+            labels = self.fixed_labels if fixed else torch.randint(self.n_classes, (len(z),), device=self.device)
+        labels = torch.as_tensor(labels, device=self.device).long()
+        if labels.shape != (len(z),) or labels.min() < 0 or labels.max() >= self.n_classes:
+            raise ValueError(f"labels must be {len(z)} class indices in [0, {self.n_classes})")
+    elif labels is not None: raise ValueError("labels are for a conditional trainer (conditional=True)")
+    G = self.G_ema if (ema if ema is not None else self.G_ema is not None) else self.G
+    if G is None: raise ValueError("this trainer keeps no EMA generator: pass ema=0.999 (say) to Trainer")
+    was = G.training
+    G.eval()
+    y = lambda i: None if labels is None else labels[i:i + batch]
+    try: return torch.cat([self._generate(G, z[i:i + batch].to(self.device), y(i)).float().cpu()
+                           for i in range(0, len(z), batch)])
+    finally: G.train(was)
+
+
+@patch
+def save_samples(self: Trainer) -> Path | None:
+    if self.out_dir is None or self.rank: return None  # rank 0 writes the run's files
+    grid = self.sample()
+    save_png(grid, self.out_dir / "samples" / f"step_{self.step:07d}.png")
+    return save_png(grid, self.out_dir / "samples.png")
+
+
+@patch
+def set_data(self: Trainer, data: ImageSet) -> "Trainer":
+    "Train on other real images from the next step (a grown or filtered set); weights, optimisers, step and history carry on."
+    old = self.data
+    if data.images.shape[1:] != old.images.shape[1:]:
+        raise ValueError(f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(old.images.shape[1:])}")
+    if self.conditional and data.classes != old.classes:
+        raise ValueError(f"a conditional trainer keeps its classes {old.classes}, the new data has {data.classes}")
+    # a new permutation stream: seeded by the step, so a run that switches data at the same step repeats exactly
+    batches = data.batches(self.batch_size, seed=self.seed + self.step, device=self.device, labels=self.conditional,
+                           shard=(self.rank, self.world), channels_last=self.channels_last)
+    self.data, self.batches = data, batches
+    self.__dict__.pop("data_checksum", None)   # the cached checksum was the old set's
+    return self
+
+# %% ../nbs/03_train.ipynb #tr000014
+@patch
+def _check_weights(self: Trainer):
+    "Non-finite weights stop the run before they can reach a checkpoint."
+    for net, name in ((self.G, "generator"), (self.D, "critic")):
+        if not all(torch.isfinite(p).all() for p in net.parameters()):
+            raise FloatingPointError(f"non-finite {name} weights at step {self.step}")
+
+
+@patch
+def state_dict(self: Trainer) -> dict:
+    self._flush()
+    self._check_weights()
+    return {"step": self.step, "train_time": self.train_time, "generator": self.G.state_dict(),
+            "critic": self.D.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "history": self.history, "metrics": self.metrics, "batches": self.batches.state_dict(),
+            "rng": rng_state(), "params": _plain(self.params), "lr_scale": self.lr_scale,
+            **({"rng_ranks": dist_.gather_objects(rng_state()), "noise_rng": self._shared_rng.get_state().cpu()}
+               if self.distributed else {}),
+            "rollbacks": self.rollbacks, "pieces": {k: p.state_dict() for k, p in self._stateful()}}
+
+
+@patch
+def _stateful(self: Trainer):
+    "(role, piece) for the pieces that keep state of their own (a history buffer, a data source), saved in checkpoints."
+    for role in ("source", "fake_pool", "augment", "loss"):
+        piece = getattr(self, role)
+        if not isinstance(piece, nn.Module) and callable(getattr(piece, "state_dict", None)): yield role, piece
+
+
+@patch
+def load_state_dict(self: Trainer, state: dict):
+    self.G.load_state_dict(state["generator"]); self.D.load_state_dict(state["critic"])
+    self.opt_g.load_state_dict(state["opt_g"]); self.opt_d.load_state_dict(state["opt_d"])
+    if self.G_ema is not None:
+        if state.get("generator_ema") is None: raise ValueError("the checkpoint holds no EMA generator to resume")
+        self.G_ema.load_state_dict(state["generator_ema"])
+    self.step, self.train_time = int(state["step"]), float(state["train_time"])
+    self.history, self.metrics = state["history"], state["metrics"]
+    self.lr_scale, self.rollbacks = float(state.get("lr_scale", 1.0)), list(state.get("rollbacks", []))
+    self.batches.load_state_dict(state["batches"])
+    for role, piece in self._stateful():
+        if role not in state.get("pieces", {}): raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
+        piece.load_state_dict(state["pieces"][role])
+    ranks = state.get("rng_ranks")
+    if self.distributed and ranks and len(ranks) == self.world: set_rng_state(ranks[self.rank])
+    else:
+        set_rng_state(state["rng"])
+        if self.rank: seed_everything(self.seed + 1_000_003 * self.rank + self.step)  # another world size: fresh streams
+    if self.distributed and "noise_rng" in state: self._shared_rng.set_state(state["noise_rng"])  # a CPU byte tensor, for any device
+    self._pending = []
 
 
 def _name(piece) -> str: return getattr(piece, "name", type(piece).__name__)
@@ -504,6 +387,151 @@ def _plain(obj):
     if isinstance(obj, (list, tuple)): return [_plain(v) for v in obj]
     if isinstance(obj, (str, int, float, bool)) or obj is None: return obj
     return str(obj)
+
+# %% ../nbs/03_train.ipynb #tr000017
+@patch
+def save_checkpoint(self: Trainer) -> Path | None:
+    "Write checkpoint-<step>.pt into out_dir and keep the newest `keep_checkpoints`."
+    if self.out_dir is None: return None
+    path = self.out_dir / f"checkpoint-{self.step:07d}.pt"
+    state = self.state_dict()               # on every process: it gathers their random states
+    if self.rank: return None
+    try: checkpoint.save_checkpoint(state, path)   # the file function (this method shares its name)
+    except OSError as e:  # a full disk, say: atomic_path left the older checkpoints whole
+        kept = checkpoint_files(self.out_dir)
+        raise OSError(e.errno, f"could not write checkpoint {path.name} ({e.strerror or e}); "
+                      + (f"the previous one, {kept[0].name}, is intact" if kept else "no earlier checkpoint exists")) from e
+    for old in checkpoint_files(self.out_dir)[self.keep_checkpoints:]: old.unlink()
+    return path
+
+
+@patch
+def resume(self: Trainer, path: str | Path | None = None) -> bool:
+    "Load `path`, or the newest loadable checkpoint in out_dir; return whether one was loaded."
+    if path is not None:
+        self.load_state_dict(dist_.broadcast_object(load_checkpoint(path) if not self.rank else None)); return True
+    if self.out_dir is None: return False
+    if not self.rank:
+        for stale in self.out_dir.glob(".checkpoint-*.tmp"): stale.unlink()  # left by a writer killed mid-write
+    found = self._newest()
+    if found is None: return False
+    self._check_params(found[0], found[1]["params"])
+    self.load_state_dict(found[1])
+    return True
+
+
+@patch
+def _newest(self: Trainer) -> tuple[Path, dict] | None:
+    "The newest loadable checkpoint in out_dir, read by rank 0 and sent to every process (no shared disk needed)."
+    found = latest_checkpoint(self.out_dir) if (self.out_dir is not None and not self.rank) else None
+    return dist_.broadcast_object(found) if self.distributed else found
+
+
+@patch
+def begin(self: Trainer, resume: bool = True) -> bool:
+    "Resume from out_dir's newest checkpoint (True if one was loaded); or start afresh, setting older checkpoints aside."
+    if resume: return self.resume()
+    old = checkpoint_files(self.out_dir) if (self.out_dir is not None and not self.rank) else []
+    if old:  # a fresh run must not prune, or be resumed from, another run's files: move them, lose nothing
+        aside = self.out_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
+        aside.mkdir(parents=True, exist_ok=True)
+        for f in old: f.rename(aside / f.name)
+        warnings.warn(f"starting afresh: {len(old)} checkpoint(s) of an earlier run moved to {aside}")
+    dist_.barrier()
+    return False
+
+
+@patch
+def _check_params(self: Trainer, path, saved: dict):
+    "Refuse to continue a run made with other settings: its weights would not fit, or mean something else."
+    now = _plain(self.params)
+    # parameters one side lacks (added to a notebook since) cannot be compared: only shared ones are
+    diff = [f"{k}: {saved[k]!r} -> {now[k]!r}" for k in sorted(set(saved) & set(now))
+            if k not in self.may_change and saved[k] != now[k]]
+    if diff: raise ValueError(f"checkpoint {str(path)!r} was made with other parameters ({'; '.join(diff)}): "
+                              "use another out_dir, or start afresh (resume=False)")
+
+
+@patch
+def _rollback(self: Trainer, error: FloatingPointError) -> bool:
+    "After a non-finite value: reload the newest good checkpoint and halve the learning rates; False if impossible."
+    found = self._newest()
+    if found is None or len(self.rollbacks) >= self.max_rollbacks: return False
+    bad_step = self.step
+    self.load_state_dict(found[1])
+    self.lr_scale *= 0.5
+    for opt in (self.opt_g, self.opt_d):
+        for g in opt.param_groups: g["lr"] *= 0.5
+    self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "lr_scale": self.lr_scale, "error": str(error)[:200]})
+    warnings.warn(f"{error}: rolled back to step {self.step} ({found[0].name}), learning rates x{self.lr_scale:g}")
+    return True
+
+# %% ../nbs/03_train.ipynb #tr000020
+@patch
+def fit(self: Trainer, steps: int, max_seconds: float | None = None) -> dict:
+    "Train until `steps` generator steps in all (a resumed run continues to the same total), or `max_seconds` of training in all; return the record."
+    if not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if max_seconds is not None and not 0 < max_seconds < math.inf:
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
+    from tqdm.auto import tqdm
+    text = os.environ.get("GAN_NOTES_PROGRESS") == "text"  # a plain bar on stdout every 10 s, for papermill --log-output
+    if text: from tqdm.std import tqdm
+    bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc="training", mininterval=10.0 if text else 1.0,
+               **({"file": sys.stdout} if text else {}))
+    start = time.perf_counter()
+    def lap():  # fold the time so far into train_time, so that a checkpoint holds it
+        nonlocal start
+        now = time.perf_counter(); self.train_time += now - start; start = now
+    try:
+        while self.step < steps:
+            if max_seconds and self._out_of_time(self.train_time + time.perf_counter() - start, max_seconds):
+                self.stopped_by_time = True  # an equal wall-clock budget for runs that differ in speed
+                if self.step: lap(); self.save_samples(); self.save_checkpoint()  # the state it ended in, as at `steps`
+                break
+            try:
+                self.train_step()
+                at = lambda every: every and (self.step % every == 0 or self.step == steps)
+                if at(self.log_every):
+                    self._flush()
+                    bar.set_postfix(d=f"{self.history['d_loss'][-1]:.3f}", g=f"{self.history['g_loss'][-1]:.3f}", refresh=False)
+                if at(self.sample_every): self.save_samples()
+                if self.evaluate and at(self.eval_every) and not self.rank:
+                    lap()
+                    self.metrics.append({"step": self.step, **self.evaluate(self)})
+                    start = time.perf_counter()   # evaluation is not training time
+                if at(self.checkpoint_every): lap(); self.save_checkpoint()
+            except FloatingPointError as e:
+                if self.on_nonfinite != "rollback" or not self._rollback(e): raise
+            bar.update(self.step - bar.n)  # one step on, or back after a roll-back
+    except KeyboardInterrupt:
+        # an interrupted run loses nothing (under torchrun the last periodic checkpoint stands: no collective now)
+        if not self.distributed: lap(); self.save_checkpoint()
+        raise
+    finally:
+        self.train_time += time.perf_counter() - start
+        bar.close()
+    self._flush()
+    return self.record()
+
+
+@patch
+def record(self: Trainer) -> dict:
+    "What the run was and what it measured; written to out_dir/run.json."
+    tail = lambda k: float(np.mean(self.history[k][-100:])) if self.history[k] else float("nan")
+    rec = {"params": _plain(self.params), "steps": self.step, "batch_size": self.batch_size,
+           "n_critic": self.n_critic, "loss": _name(self.loss), "ema": self.ema,
+           "augment": _name(self.augment) if self.augment else None,
+           "penalties": [_name(q) for q in self.penalties], "constraints": [_name(c) for c in self.constraints],
+           "fake_pool": _name(self.fake_pool) if self.fake_pool else None, "conditional": self.conditional,
+           "device": str(self.device), "world_size": self.world, "amp": self.amp, "channels_last": self.channels_last,
+           "train_time_s": round(self.train_time, 3),
+           "train_img_per_s": round(self.step * self.n_critic * self.batch_size / max(self.train_time, 1e-9), 1),
+           "final": {k: tail(k) for k in self.history if k != "step"}, "metrics": self.metrics,
+           "rollbacks": self.rollbacks, "stopped_by_time": self.stopped_by_time,
+           "versions": versions(), "dataset": self.data.name, "n_images": len(self.data),
+           "dataset_sha256": self.data_checksum}
+    if self.out_dir is not None and not self.rank: write_json(rec, self.out_dir / "run.json")
+    return rec
 
 # %% ../nbs/03_train.ipynb #823dab17
 def plot_losses(history: dict, keys: Sequence[str] | None = None, window: int = 50, ax=None, title: str | None = None):

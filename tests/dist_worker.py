@@ -1,12 +1,13 @@
 """Trains a small GAN in the process torchrun starts; test_distributed.py launches it with 1 and 2 processes.
-Usage: dist_worker.py OUT_DIR STEPS VARIANT   (VARIANT: dcgan, with BatchNorm in both networks; or gp: WGAN-GP + DiffAugment)"""
+Usage: dist_worker.py OUT_DIR STEPS VARIANT   (VARIANT: dcgan, with BatchNorm in both networks and plain SGD, so that
+weights differ as gradients do; or gp: WGAN-GP + DiffAugment with Adam)"""
 import sys
 
 import torch
 
 from gan_notes.augment import DiffAugment
 from gan_notes.core import seed_everything
-from gan_notes.data import make_sprites
+from gan_notes.sprites import make_sprites
 from gan_notes.dcgan import BCELoss, Discriminator, Generator
 from gan_notes.train import Trainer
 from gan_notes.wgan import WassersteinLoss
@@ -17,7 +18,8 @@ torch.set_num_threads(1)
 seed_everything(0)
 G = Generator(32, nz=16, ngf=8)
 if variant == "dcgan":
-    D, kw = Discriminator(32, ndf=8), dict(loss=BCELoss())
+    sgd = lambda ps: torch.optim.SGD(ps, lr=0.05)
+    D, kw = Discriminator(32, ndf=8), dict(loss=BCELoss(), opt_g=sgd, opt_d=sgd)
 else:
     D, kw = Discriminator(32, ndf=8, norm="layer"), dict(loss=WassersteinLoss(), augment=DiffAugment("color,translation"),
                                                           **wgan_gp_settings(lr=1e-4, n_critic=2))

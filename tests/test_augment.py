@@ -5,7 +5,7 @@ import torch
 from gan_notes.augment import (POLICIES, CriticLogits, DiffAugment, brightness, contrast, cutout, parse_policy,
                                saturation, translation)
 from gan_notes.core import seed_everything
-from gan_notes.data import make_sprites
+from gan_notes.sprites import make_sprites
 from gan_notes.dcgan import BCELoss, Discriminator, Generator
 from gan_notes.train import Trainer
 
@@ -38,6 +38,8 @@ def hole_extent(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
 @pytest.mark.parametrize("policy", ALL_POLICIES)
 @pytest.mark.parametrize("shape", [(5, 3, 32, 32), (2, 1, 20, 28), (1, 3, 64, 64)])
 def test_shape_dtype_device_kept(device, policy, shape):
+    # seeded: one 64 px image is left unshifted with probability 1/81, which once failed CI
+    torch.manual_seed(0)
     x = torch.rand(shape, device=device) * 2 - 1
     y = DiffAugment(policy)(x)
     assert y.shape == shape and y.dtype == x.dtype and y.device == x.device

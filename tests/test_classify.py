@@ -1,4 +1,4 @@
-"The viewpoint classifier: thresholds, flips, calibration, sorting without touching the sources, checkpoints, the experiment."
+"The viewpoint classifier (thresholds, flips, calibration, checkpoints) and the sorting (gan_notes.sorting: without touching the sources; the experiment)."
 import csv
 import hashlib
 import json
@@ -15,9 +15,11 @@ import torch.nn as nn
 from conftest import NBS
 from test_experiments import run_nb
 from gan_notes import classify as C
+from gan_notes import sorting as S
 from gan_notes.core import save_png
-from gan_notes.data import ImageSet, load_dataset, load_image_folder
-from gan_notes.train import CheckpointError, save_checkpoint
+from gan_notes.data import ImageSet, load_image_folder
+from gan_notes.catalogue import load_dataset
+from gan_notes.checkpoint import CheckpointError, save_checkpoint
 
 
 def snapshot(folder: Path) -> dict:
@@ -80,8 +82,8 @@ def test_index_keeps_the_decision_made_in_float32(tmp_path, untrained, cars):
     probs = torch.full((len(cars), 8), 0.3 / 7)
     probs[:, 0] = 0.7
     probs[1::2, 0], probs[1::2, 1] = 0.69, 0.3 / 7 + 0.01
-    C.sort_images(untrained, cars, tmp_path / "s", threshold=0.7, probs=probs)
-    rows = C.read_index(tmp_path / "s" / "index.csv")
+    S.sort_images(untrained, cars, tmp_path / "s", threshold=0.7, probs=probs)
+    rows = S.read_index(tmp_path / "s" / "index.csv")
     assert [r["kept"] for r in rows] == [i % 2 == 0 for i in range(len(cars))]
     assert rows[0]["probability"] < 0.7 and rows[0]["kept"] and rows[0]["category"] == "front"
     assert torch.tensor(rows[0]["probability"], dtype=torch.float32) == torch.tensor(0.7)  # 9 digits: exact float32
@@ -250,15 +252,15 @@ def test_sort_never_moves_or_changes_the_sources(tmp_path, photos, untrained, mo
     before = snapshot(photos)
     data = load_image_folder(photos, image_size=32, cache=False)
     t = _median_threshold(untrained, data)
-    s = C.sort_images(untrained, data, tmp_path / "out", threshold=t, folders=mode)
+    s = S.sort_images(untrained, data, tmp_path / "out", threshold=t, folders=mode)
     assert snapshot(photos) == before                                 # same names, bytes and times; nothing moved
     assert 0 < s[C.UNKNOWN] < 96 and sum(s["counts"].values()) == 96
-    rows = C.read_index(tmp_path / "out" / "index.csv")
+    rows = S.read_index(tmp_path / "out" / "index.csv")
     assert [os.path.basename(r["file"]) for r in rows] == [os.path.basename(f) for f in data.files]
     entries = sorted((tmp_path / "out" / "folders").rglob("*.png"))
     assert len(entries) == 96
     for r in rows:
-        e = tmp_path / "out" / "folders" / r["category"] / C._entry(r)
+        e = tmp_path / "out" / "folders" / r["category"] / S._entry(r)
         assert e.is_symlink() == (mode == "symlink")
         assert e.read_bytes() == Path(r["file"]).read_bytes()
         if mode == "symlink": assert os.readlink(e) == r["file"] and os.path.isabs(r["file"])
@@ -272,10 +274,10 @@ def test_existing_output_is_not_clobbered(tmp_path, photos, untrained):
     data = load_image_folder(photos, image_size=32, cache=False)
     t = _median_threshold(untrained, data)
     out = tmp_path / "out"
-    C.sort_images(untrained, data, out, threshold=t, folders="copy")
+    S.sort_images(untrained, data, out, threshold=t, folders="copy")
     state = snapshot(out)
-    with pytest.raises(C.SortExistsError, match="overwrite=True"):
-        C.sort_images(untrained, data, out, threshold=0.0, folders="copy")
+    with pytest.raises(S.SortExistsError, match="overwrite=True"):
+        S.sort_images(untrained, data, out, threshold=0.0, folders="copy")
     assert snapshot(out) == state                                     # refused before anything was written
     # the user adds notes to a category folder and edits one of the copies
     cat = next(p for p in (out / "folders").iterdir() if p.name != C.UNKNOWN)
@@ -284,12 +286,12 @@ def test_existing_output_is_not_clobbered(tmp_path, photos, untrained):
     edited.write_bytes(edited.read_bytes() + b"edited")
     with pytest.raises(ValueError, match="is not what sort_images would put there"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        C.sort_images(untrained, data, out, threshold=t, folders="copy", overwrite=True)
+        S.sort_images(untrained, data, out, threshold=t, folders="copy", overwrite=True)
     assert (cat / "my_notes.txt").read_text() == "mine" and edited.read_bytes().endswith(b"edited")
     # with the edited copy moved away by its owner, a new threshold re-sorts; only sort_images' own files go
     edited.rename(tmp_path / "kept.png")
     with pytest.warns(UserWarning, match="did not make"):
-        s = C.sort_images(untrained, data, out, threshold=0.0, folders="copy", overwrite=True)
+        s = S.sort_images(untrained, data, out, threshold=0.0, folders="copy", overwrite=True)
     assert s[C.UNKNOWN] == 0 and not (out / "folders" / C.UNKNOWN).exists()
     assert (cat / "my_notes.txt").read_text() == "mine"
     assert len(list((out / "folders").rglob("*.png"))) == 96
@@ -298,7 +300,7 @@ def test_existing_output_is_not_clobbered(tmp_path, photos, untrained):
 
 def test_index_is_written_atomically(tmp_path, untrained, cars, monkeypatch):
     out = tmp_path / "out"
-    C.sort_images(untrained, cars, out)
+    S.sort_images(untrained, cars, out)
     before = (out / "index.csv").read_bytes()
     real_writer = csv.writer
     class Failing:
@@ -307,25 +309,25 @@ def test_index_is_written_atomically(tmp_path, untrained, cars, monkeypatch):
             self.n += 1
             if self.n > 10: raise OSError(28, "No space left on device")
             self.w.writerow(row)
-    monkeypatch.setattr(C.csv, "writer", Failing)
+    monkeypatch.setattr(S.csv, "writer", Failing)
     with pytest.raises(OSError, match="No space left"):
-        C.sort_images(untrained, cars, out, threshold=0.0, overwrite=True)
+        S.sort_images(untrained, cars, out, threshold=0.0, overwrite=True)
     assert (out / "index.csv").read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["index.csv", "index.json"]
 
 
 def test_sorted_folders_inside_the_sources_are_refused(photos, untrained):
     data = load_image_folder(photos, image_size=32, cache=False)
     with pytest.raises(ValueError, match="inside the images' folder"):
-        C.sort_images(untrained, data, photos / "sorted", folders="symlink")
+        S.sort_images(untrained, data, photos / "sorted", folders="symlink")
     assert not (photos / "sorted").exists()
-    C.sort_images(untrained, data, photos / "sorted")                 # an index alone is no image: allowed
+    S.sort_images(untrained, data, photos / "sorted")                 # an index alone is no image: allowed
     assert (photos / "sorted" / "index.csv").is_file()
 
 
 def test_in_memory_datasets(tmp_path, untrained, cars):
     with pytest.raises(ValueError, match="folders='copy'"):
-        C.sort_images(untrained, cars, tmp_path / "a", folders="symlink")
-    s = C.sort_images(untrained, cars, tmp_path / "b", folders="copy", threshold=0.0)
+        S.sort_images(untrained, cars, tmp_path / "a", folders="symlink")
+    s = S.sort_images(untrained, cars, tmp_path / "b", folders="copy", threshold=0.0)
     pngs = sorted((tmp_path / "b" / "folders").rglob("*.png"))
     assert len(pngs) == 96 and s[C.UNKNOWN] == 0
     img = load_image_folder(tmp_path / "b" / "folders", image_size=32, cache=False)
@@ -337,45 +339,45 @@ def test_in_memory_datasets(tmp_path, untrained, cars):
 
 def test_load_sorted_from_files_and_from_data(tmp_path, photos, untrained, cars):
     data = load_image_folder(photos, image_size=32, cache=False)
-    s = C.sort_images(untrained, data, tmp_path / "out", threshold=0.0)
+    s = S.sort_images(untrained, data, tmp_path / "out", threshold=0.0)
     index = tmp_path / "out" / "index.csv"
     cat = max(s["counts"], key=s["counts"].get)
-    one = C.load_sorted(index, cat, image_size=32)
+    one = S.load_sorted(index, cat, image_size=32)
     assert len(one) == s["counts"][cat] and one.classes == [cat] and (one.labels == 0).all()
     where = {os.path.abspath(f): i for i, f in enumerate(data.files)}
     for f, img in zip(one.files, one.images): assert torch.equal(img, data.images[where[f]])
-    big = C.load_sorted(index, cat, image_size=64)                     # any size: read from the files again
+    big = S.load_sorted(index, cat, image_size=64)                     # any size: read from the files again
     assert big.images.shape[1:] == (3, 64, 64) and len(big) == len(one)
-    same = C.load_sorted(index, cat, data=data)                        # matched by path
+    same = S.load_sorted(index, cat, data=data)                        # matched by path
     assert torch.equal(same.images, one.images)
     shuffled = C.subset(data, torch.randperm(len(data)))               # in another order: still matched by path
-    got = C.load_sorted(index, cat, data=shuffled)
+    got = S.load_sorted(index, cat, data=shuffled)
     assert sorted(got.files) == sorted(one.files)
     for f, img in zip(got.files, got.images): assert torch.equal(img, data.images[where[f]])
-    with pytest.raises(ValueError, match=r"no images in category 'top': it has .*\(\d+\)"): C.load_sorted(index, "top")
-    with pytest.raises(ValueError, match="does not exist: run sort_images"): C.load_sorted(tmp_path / "x.csv", cat)
+    with pytest.raises(ValueError, match=r"no images in category 'top': it has .*\(\d+\)"): S.load_sorted(index, "top")
+    with pytest.raises(ValueError, match="does not exist: run sort_images"): S.load_sorted(tmp_path / "x.csv", cat)
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="not an index written by sort_images"): C.load_sorted(tmp_path / "other.csv", cat)
+    with pytest.raises(ValueError, match="not an index written by sort_images"): S.load_sorted(tmp_path / "other.csv", cat)
     # an in-memory dataset: the same images must be passed back
-    C.sort_images(untrained, cars, tmp_path / "mem", threshold=0.0)
-    mem = C.read_index(tmp_path / "mem" / "index.csv")
+    S.sort_images(untrained, cars, tmp_path / "mem", threshold=0.0)
+    mem = S.read_index(tmp_path / "mem" / "index.csv")
     cat2 = mem[0]["category"]
-    got = C.load_sorted(tmp_path / "mem" / "index.csv", cat2, data=cars)
+    got = S.load_sorted(tmp_path / "mem" / "index.csv", cat2, data=cars)
     assert torch.equal(got.images, cars.images[[r["index"] for r in mem if r["category"] == cat2]])
-    with pytest.raises(ValueError, match="pass it as data="): C.load_sorted(tmp_path / "mem" / "index.csv", cat2)
+    with pytest.raises(ValueError, match="pass it as data="): S.load_sorted(tmp_path / "mem" / "index.csv", cat2)
     with pytest.raises(ValueError, match="pass the dataset the index was made from"):
-        C.load_sorted(tmp_path / "mem" / "index.csv", cat2, data=C.subset(cars, range(10)))
+        S.load_sorted(tmp_path / "mem" / "index.csv", cat2, data=C.subset(cars, range(10)))
 
 
 def test_load_sorted_skips_files_deleted_since(tmp_path, photos, untrained):
     data = load_image_folder(photos, image_size=32, cache=False)
-    C.sort_images(untrained, data, tmp_path / "out", threshold=0.0)
-    rows = C.read_index(tmp_path / "out" / "index.csv")
+    S.sort_images(untrained, data, tmp_path / "out", threshold=0.0)
+    rows = S.read_index(tmp_path / "out" / "index.csv")
     cat = rows[0]["category"]
     n = sum(r["category"] == cat for r in rows)
     Path(rows[0]["file"]).unlink()
     with pytest.warns(UserWarning, match="skipped 1 unreadable"):
-        got = C.load_sorted(tmp_path / "out" / "index.csv", cat, image_size=32)
+        got = S.load_sorted(tmp_path / "out" / "index.csv", cat, image_size=32)
     assert len(got) == n - 1 and len(got.skipped) == 1
 
 
@@ -389,7 +391,7 @@ def test_classify_views_smoke_on_toycars(smoke_env, tmp_path):
     assert (m["n_train"], m["n_calibration"]) == (72, 24) and m["steps"] == 2 * (72 // 16)
     assert sum(m["counts"].values()) == 240 and m["kept"] + m["unknown"] == 240
     assert 0 <= m["unknown_scored"] <= 144 and 0 <= m["accuracy"] <= 1 and m["threshold"] == 0.7
-    rows = C.read_index(out / "index.csv")
+    rows = S.read_index(out / "index.csv")
     assert len(rows) == 240 and all(r["file"] == "" for r in rows)
     for f in ["classifier.pt", "index.json", "confusion.png", "reliability.png"]: assert (out / f).is_file(), f
     assert C.load_classifier(out / "classifier.pt").classes == m["classes"]
@@ -409,7 +411,7 @@ def test_classify_views_with_a_hand_labelled_folder(smoke_env, tmp_path):
     assert sorted(m["classes"]) == sorted(cars.classes)
     assert len(list((tmp_path / "o" / "folders").rglob("*.png"))) == 56
     assert snapshot(tmp_path / "pile") == before
-    front = C.load_sorted(tmp_path / "o" / "index.csv", C.read_index(tmp_path / "o" / "index.csv")[0]["category"], 32)
+    front = S.load_sorted(tmp_path / "o" / "index.csv", S.read_index(tmp_path / "o" / "index.csv")[0]["category"], 32)
     assert len(front) >= 1
 
 

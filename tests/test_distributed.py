@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_notes.train import load_checkpoint
+from gan_notes.checkpoint import load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -28,18 +28,36 @@ def weights(path: Path) -> dict:
     return {**{f"G.{k}": v for k, v in s["generator"].items()}, **{f"D.{k}": v for k, v in s["critic"].items()}}
 
 
+def initial_weights() -> dict:
+    "The weights dist_worker.py starts from."
+    from gan_notes.core import seed_everything
+    from gan_notes.dcgan import Discriminator, Generator
+    seed_everything(0)
+    G, D = Generator(32, nz=16, ngf=8), Discriminator(32, ndf=8)
+    return {**{f"G.{k}": v for k, v in G.state_dict().items()}, **{f"D.{k}": v for k, v in D.state_dict().items()}}
+
+
+def flat(w: dict, net: str) -> torch.Tensor:
+    return torch.cat([v.reshape(-1).double() for k, v in w.items() if k.startswith(net) and v.is_floating_point()])
+
+
 def test_two_processes_take_the_step_of_one(tmp_path):
-    "DCGAN (BatchNorm in G and D): 2 processes x 4 images = 1 process x 8 images, to float rounding; rank 0 writes."
+    "DCGAN (BatchNorm in G and D), plain SGD: 2 processes x 4 images = 1 process x 8 images, to float rounding; rank 0 writes."
     for n in (1, 2): torchrun(n, HERE / "dist_worker.py", tmp_path / f"n{n}", 2, "dcgan")
     one, two = weights(tmp_path / "n1" / "checkpoint-0000002.pt"), weights(tmp_path / "n2" / "checkpoint-0000002.pt")
-    start = torch.load(tmp_path / "n1" / "checkpoint-0000002.pt", weights_only=True)  # for the scale of the change
-    floats = [k for k in one if one[k].is_floating_point()]
-    assert max((one[k] - two[k]).abs().max().item() for k in floats) < 1e-5
+    start = initial_weights()
+    # relative bounds (nbs/22_distributed.ipynb): float32 sums in another order differ by ~1e-6 of their size on any
+    # processor; per-shard BatchNorm, the mistake this guards against, differs by more than 1e-1
+    for net in ("G.", "D."):
+        w0, w1, w2 = flat(start, net), flat(one, net), flat(two, net)
+        assert (w1 - w0).norm() > 1e-2 * w0.norm()                                     # the steps moved the weights
+        assert (w1 - w2).norm() < 1e-4 * (w1 - w0).norm(), (net, ((w1 - w2).norm() / (w1 - w0).norm()).item())
     rec = json.loads((tmp_path / "n2" / "run.json").read_text())
     assert rec["world_size"] == 2 and rec["steps"] == 2 and rec["batch_size"] == 8
-    h1, h2 = start["history"], load_checkpoint(tmp_path / "n2" / "checkpoint-0000002.pt")["history"]
+    h1, h2 = load_checkpoint(tmp_path / "n1" / "checkpoint-0000002.pt")["history"], load_checkpoint(tmp_path / "n2" / "checkpoint-0000002.pt")["history"]
     assert h1["step"] == h2["step"] == [1, 2]
-    assert max(abs(a - b) for a, b in zip(h1["d_loss"], h2["d_loss"])) < 1e-5  # losses logged as the mean over processes
+    for k in ("d_loss", "g_loss"):   # losses logged as the mean over processes
+        assert max(abs(a - b) / abs(a) for a, b in zip(h1[k], h2[k])) < 1e-4, (k, h1[k], h2[k])
     assert sorted(p.name for p in (tmp_path / "n2").iterdir()) == sorted(p.name for p in (tmp_path / "n1").iterdir())
 
 

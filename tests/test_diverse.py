@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from conftest import NBS
 from test_experiments import run_nb
 from gan_notes.core import to_float, to_uint8
-from gan_notes.data import ImageSet, make_sprites
+from gan_notes.data import ImageSet
+from gan_notes.sprites import make_sprites
 from gan_notes.diverse import (BlendGenerator, NoveltyHinge, calibrate_novelty, find_clear_pair, generate, harvest,
                                latent_explorer, latent_walk, lerp, resume_from, slerp, verdict_rates,
                                verdicts, wanted_set)
@@ -175,6 +176,7 @@ def test_explorer_follows_the_slider(sprites):
     assert s["verdict"] == v["reasons"][0] and s["bits"] == int(v["bits"][0]) and s["verdict"] in c["label"].value
 
 
+@pytest.mark.drawings
 def test_train_diverse_smoke(smoke_env, tmp_path):
     run_nb(NBS / "train_diverse.ipynb", tmp_path / "r.ipynb", tmp_path, out_dir="o", device="cpu")
     o = tmp_path / "o"
@@ -190,6 +192,7 @@ def test_train_diverse_smoke(smoke_env, tmp_path):
     assert rec["steps"] == 8 and rec["penalties"] == ["gp"] and "novelty" in rec["final"]
 
 
+@pytest.mark.drawings
 def test_train_diverse_resumes(smoke_env, tmp_path):
     "Started again in the same out_dir: the base resumes, finished forks are taken as they were, an unfinished one starts again from the base and ends where the first run ended."
     run_nb(NBS / "train_diverse.ipynb", tmp_path / "r1.ipynb", tmp_path, out_dir="o", device="cpu")

@@ -17,7 +17,9 @@ import torch
 from PIL import Image
 
 from gan_notes import download as dl
-from gan_notes.data import load_dataset
+from gan_notes import fetch
+from gan_notes.testing import serve_folder
+from gan_notes.catalogue import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = ("ada", "s3cret")
@@ -95,14 +97,14 @@ def site(tmp_path):
 @pytest.fixture
 def server(site):
     "Kaggle's stand-in: wants the token."
-    with dl.serve_folder(site, auth=TOKEN) as srv:
+    with serve_folder(site, auth=TOKEN) as srv:
         yield srv
 
 
 @pytest.fixture
 def github(site):
     "GitHub's stand-in: no token."
-    with dl.serve_folder(site) as srv:
+    with serve_folder(site) as srv:
         yield srv
 
 
@@ -138,7 +140,7 @@ def sha(path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def test_mirror_answers_ranges(blob):
     folder, data, _ = blob
-    with dl.serve_folder(folder) as srv:
+    with serve_folder(folder) as srv:
         port = int(srv.url.rsplit(":", 1)[1])
         def get(headers):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -155,8 +157,8 @@ def test_mirror_answers_ranges(blob):
 
 def test_dropped_connection_is_resumed_with_range(blob, tmp_path):
     folder, data, digest = blob
-    with dl.serve_folder(folder, drop_after=100_000, drops=2) as srv:
-        out = dl.download(f"{srv.url}/blob.bin", tmp_path / "out" / "blob.bin", sha256=digest, wait=0, timeout=5, progress=False)
+    with serve_folder(folder, drop_after=100_000, drops=2) as srv:
+        out = fetch.download(f"{srv.url}/blob.bin", tmp_path / "out" / "blob.bin", sha256=digest, wait=0, timeout=5, progress=False)
     assert [r["range"] for r in srv.requests] == [None, "bytes=100000-", "bytes=200000-"]
     assert sha(out) == digest and not out.with_name("blob.bin.part").exists()
 
@@ -165,12 +167,12 @@ def test_interrupted_download_resumes_on_the_next_call(blob, tmp_path):
     folder, data, digest = blob
     dest = tmp_path / "out" / "blob.bin"
     part = dest.with_name("blob.bin.part")
-    with dl.serve_folder(folder, drop_after=64_000) as srv:
-        with pytest.raises(dl.DownloadError, match="Run again to resume"):
-            dl.download(f"{srv.url}/blob.bin", dest, retries=0, timeout=5, progress=False)
+    with serve_folder(folder, drop_after=64_000) as srv:
+        with pytest.raises(fetch.DownloadError, match="Run again to resume"):
+            fetch.download(f"{srv.url}/blob.bin", dest, retries=0, timeout=5, progress=False)
         assert not dest.exists() and part.stat().st_size == 64_000      # a partial file never passes as complete
         assert part.read_bytes() == data[:64_000]
-        dl.download(f"{srv.url}/blob.bin", dest, sha256=digest, retries=0, timeout=5, progress=False)
+        fetch.download(f"{srv.url}/blob.bin", dest, sha256=digest, retries=0, timeout=5, progress=False)
     assert srv.requests[-1]["range"] == "bytes=64000-"
     assert sha(dest) == digest and not part.exists()
 
@@ -179,8 +181,8 @@ def test_server_without_range_support_restarts_cleanly(blob, tmp_path):
     folder, data, digest = blob
     dest = tmp_path / "blob.bin"
     dest.with_name("blob.bin.part").write_bytes(data[:5000])
-    with dl.serve_folder(folder, ignore_range=True) as srv:
-        dl.download(f"{srv.url}/blob.bin", dest, timeout=5, progress=False)
+    with serve_folder(folder, ignore_range=True) as srv:
+        fetch.download(f"{srv.url}/blob.bin", dest, timeout=5, progress=False)
     assert srv.requests[0]["range"] == "bytes=5000-"                    # asked for the rest, got the whole file
     assert dest.read_bytes() == data                                    # not 5000 bytes + the whole file
 
@@ -189,17 +191,17 @@ def test_complete_part_file_is_finished_without_downloading(blob, tmp_path):
     folder, data, digest = blob
     dest = tmp_path / "blob.bin"
     dest.with_name("blob.bin.part").write_bytes(data)                  # interrupted just before the rename
-    with dl.serve_folder(folder) as srv:
-        dl.download(f"{srv.url}/blob.bin", dest, sha256=digest, timeout=5, progress=False)
+    with serve_folder(folder) as srv:
+        fetch.download(f"{srv.url}/blob.bin", dest, sha256=digest, timeout=5, progress=False)
     assert srv.requests[0]["range"] == f"bytes={len(data)}-" and sha(dest) == digest
 
 
 def test_checksum_mismatch_leaves_no_file(blob, tmp_path):
     folder, data, digest = blob
     dest = tmp_path / "blob.bin"
-    with dl.serve_folder(folder) as srv:
-        with pytest.raises(dl.ChecksumError) as e:
-            dl.download(f"{srv.url}/blob.bin", dest, sha256="ab" * 32, timeout=5, progress=False)
+    with serve_folder(folder) as srv:
+        with pytest.raises(fetch.ChecksumError) as e:
+            fetch.download(f"{srv.url}/blob.bin", dest, sha256="ab" * 32, timeout=5, progress=False)
     assert f"expected {'ab' * 32}, got {digest}" in str(e.value)
     assert not dest.exists() and not dest.with_name("blob.bin.part").exists()
 
@@ -207,19 +209,19 @@ def test_checksum_mismatch_leaves_no_file(blob, tmp_path):
 def test_first_download_is_recorded_and_later_copies_checked(blob, tmp_path):
     folder, data, digest = blob
     sums, dest = tmp_path / "d" / "checksums.json", tmp_path / "d" / "blob.bin"
-    with dl.serve_folder(folder) as srv:
+    with serve_folder(folder) as srv:
         url = f"{srv.url}/blob.bin"
-        dl.download(url, dest, checksums=sums, timeout=5, progress=False)
+        fetch.download(url, dest, checksums=sums, timeout=5, progress=False)
         rec = json.loads(sums.read_text())["blob.bin"]
         assert (rec["sha256"], rec["size"], rec["url"]) == (digest, len(data), url)
         dest.unlink()
         (folder / "blob.bin").write_bytes(data[:-1] + b"\x00")           # the source changes
-        with pytest.raises(dl.ChecksumError, match="remove its entry from"):
-            dl.download(url, dest, checksums=sums, timeout=5, progress=False)
+        with pytest.raises(fetch.ChecksumError, match="remove its entry from"):
+            fetch.download(url, dest, checksums=sums, timeout=5, progress=False)
         assert not dest.exists() and not dest.with_name("blob.bin.part").exists()
     dest.write_bytes(b"a copy put there by hand, but a wrong one")
-    with pytest.raises(dl.ChecksumError, match=f"expected {digest}"):
-        dl.download(url, dest, checksums=sums, progress=False)           # checked without any network
+    with pytest.raises(fetch.ChecksumError, match=f"expected {digest}"):
+        fetch.download(url, dest, checksums=sums, progress=False)           # checked without any network
     assert dest.read_bytes().startswith(b"a copy")                      # and not deleted: it is the user's
 
 
@@ -228,17 +230,17 @@ def test_unreachable_server_names_url_and_place(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
     dest = tmp_path / "x" / "blob.bin"
-    with pytest.raises(dl.DownloadError) as e:
-        dl.download(f"http://127.0.0.1:{port}/blob.bin", dest, timeout=5, progress=False)
+    with pytest.raises(fetch.DownloadError) as e:
+        fetch.download(f"http://127.0.0.1:{port}/blob.bin", dest, timeout=5, progress=False)
     msg = str(e.value)
     assert f"could not reach http://127.0.0.1:{port}/blob.bin" in msg and f"put it at {dest}" in msg
     assert not dest.exists()
 
 
 def test_missing_file_is_a_clear_http_error(blob, tmp_path):
-    with dl.serve_folder(blob[0]) as srv:
-        with pytest.raises(dl.DownloadError, match="HTTP 404: there is no such file"):
-            dl.download(f"{srv.url}/nope.zip", tmp_path / "nope.zip", timeout=5, progress=False)
+    with serve_folder(blob[0]) as srv:
+        with pytest.raises(fetch.DownloadError, match="HTTP 404: there is no such file"):
+            fetch.download(f"{srv.url}/nope.zip", tmp_path / "nope.zip", timeout=5, progress=False)
 
 
 # ---------------------------------------------------------------- safe extraction
@@ -265,8 +267,8 @@ def test_unsafe_archives_are_refused_and_write_nothing(tmp_path):
     arcs.mkdir(); work.mkdir()
     outside = tmp_path / "outside.txt"
     for what, archive in _unsafe_archives(arcs, outside).items():
-        with pytest.raises(dl.UnsafeArchiveError, match="Nothing was written") as e:
-            dl.safe_extract(archive, work / "target")
+        with pytest.raises(fetch.UnsafeArchiveError, match="Nothing was written") as e:
+            fetch.safe_extract(archive, work / "target")
         assert archive.name in str(e.value), what
         assert list(work.iterdir()) == [], what                         # no target, no temporary folder
         assert not outside.exists() and not (tmp_path / "outside.txt").exists(), what
@@ -276,11 +278,11 @@ def test_unsafe_archives_are_refused_and_write_nothing(tmp_path):
 def test_safe_archives_unpack_whole(tmp_path):
     z = zip_of(tmp_path / "ok.zip", {"top/a.txt": b"a", "top/sub/b.txt": b"b"}, {"top/sub/link": "../a.txt"})
     t = tar_of(tmp_path / "ok.tgz", [("top/a.txt", b"a"), tarinfo("top/sub", tarfile.DIRTYPE), tarinfo("top/ln", tarfile.SYMTYPE, "a.txt")])
-    dz, dt = dl.safe_extract(z, tmp_path / "z"), dl.safe_extract(t, tmp_path / "t")
+    dz, dt = fetch.safe_extract(z, tmp_path / "z"), fetch.safe_extract(t, tmp_path / "t")
     assert (dz / "top/sub/link").read_bytes() == b"a" and (dz / "top/sub/b.txt").read_bytes() == b"b"
     assert (dt / "top/ln").is_symlink() and (dt / "top/ln").read_bytes() == b"a"
     with pytest.raises(FileExistsError, match="already exists"):
-        dl.safe_extract(z, dz)
+        fetch.safe_extract(z, dz)
 
 
 def test_interrupted_extraction_leaves_no_half_folder(tmp_path, monkeypatch):
@@ -292,7 +294,7 @@ def test_interrupted_extraction_leaves_no_half_folder(tmp_path, monkeypatch):
         return real_extract(self, member, path, pwd)
     monkeypatch.setattr(zipfile.ZipFile, "extract", failing)
     with pytest.raises(OSError, match="No space left"):
-        dl.safe_extract(z, tmp_path / "out")
+        fetch.safe_extract(z, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.zip"]   # no out/, no hidden .out.*.partial
 
 
@@ -300,7 +302,7 @@ def test_not_an_archive(tmp_path):
     page = tmp_path / "data.zip"
     page.write_text("<html>Please sign in</html>")
     with pytest.raises(ValueError, match="neither a zip nor a tar archive"):
-        dl.safe_extract(page, tmp_path / "out")
+        fetch.safe_extract(page, tmp_path / "out")
 
 
 # ---------------------------------------------------------------- Kaggle
@@ -323,9 +325,9 @@ def test_kaggle_json_is_read_and_sent(sources_env, monkeypatch, tmp_path):
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))
     (tmp_path / "cfg").mkdir()
     (tmp_path / "cfg" / "kaggle.json").write_text(json.dumps({"username": "ada", "key": "wrong"}))
-    with pytest.raises(dl.DownloadError, match="HTTP 401: the server refused the credentials"):
+    with pytest.raises(fetch.DownloadError, match="HTTP 401: the server refused the credentials"):
         dl.fetch("anime", progress=False, timeout=5)
-    assert sources_env.requests[0]["authorization"] == dl.basic_auth("ada", "wrong")["Authorization"]
+    assert sources_env.requests[0]["authorization"] == fetch.basic_auth("ada", "wrong")["Authorization"]
     assert sources_env.requests[0]["path"] == "/splcher/animefacedataset"
     (tmp_path / "cfg" / "kaggle.json").write_text(json.dumps({"username": "ada", "key": "s3cret"}))
     assert len(load_dataset("anime", 32, download=True, progress=False)) == 6
@@ -365,7 +367,7 @@ def test_kaggle_command_is_used_when_on_the_path(site, kaggle_token, tmp_path, m
     monkeypatch.setenv("PATH", str(bindir) + os.pathsep + os.environ["PATH"])
     root = dl.fetch("cars", tmp_path / "cars", progress=False)
     assert len(dl.load_cars(32, root=root, progress=False)) == 8
-    assert dl.recorded_sha256(root / "checksums.json", "stanford-cars-dataset.zip") == sha(site / "jessicali9530/stanford-cars-dataset")
+    assert fetch.recorded_sha256(root / "checksums.json", "stanford-cars-dataset.zip") == sha(site / "jessicali9530/stanford-cars-dataset")
     assert sorted(p.name for p in root.iterdir()) == ["checksums.json", "stanford-cars-dataset"]
 
 
@@ -485,7 +487,7 @@ def test_command_line(sources_env, tmp_path):
 
 def test_decompression_bomb_is_refused_before_writing(tmp_path):
     import zipfile as zf
-    from gan_notes.download import UnsafeArchiveError, safe_extract
+    from gan_notes.fetch import UnsafeArchiveError, safe_extract
     bomb = tmp_path / "bomb.zip"
     with zf.ZipFile(bomb, "w", compression=zf.ZIP_DEFLATED) as z:
         z.writestr("images/zeros.png", b"\0" * 20_000_000)   # 20 MB of zeros pack into about 20 kB

@@ -6,7 +6,8 @@ import pytest
 import torch
 from PIL import Image, ImageFont, features
 
-from gan_notes.data import DATASETS, load_dataset
+from gan_notes.data import DATASETS
+from gan_notes.catalogue import load_dataset
 from gan_notes.drawings import (ANIMAL_GROUPS, INK_LEVEL, KINDS, DrawingsNotInstalled, categories, emoji_drawings,
                                 emoji_font, load_animals, load_emoji, load_openclipart, openclipart_drawings,
                                 render_emoji)
@@ -22,11 +23,13 @@ def vehicles():
     return load_openclipart(64, subset="vehicles"), load_emoji(64, subset="vehicles")
 
 
+@pytest.mark.drawings
 def test_registered():
     assert {"openclipart", "emoji", "animals"} <= set(DATASETS)
     assert len(load_dataset("emoji", image_size=16)) == len(load_emoji(16))
 
 
+@pytest.mark.drawings
 def test_counts(animals):
     clip, emo = openclipart_drawings(), emoji_drawings()
     # openclipart-png 0.18: 286 regular files under animals/ less 8 that show no animal; Unicode 15.0: 124 animal emoji
@@ -38,6 +41,7 @@ def test_counts(animals):
     assert Counter(d.group for d in emo) == {"mammal": 66, "bird": 21, "amphibian": 1, "reptile": 8, "marine": 12, "bug": 16}
 
 
+@pytest.mark.drawings
 def test_pictures_drawn_on_white(animals, vehicles):
     for data in (animals, *vehicles):
         assert data.images.dtype == torch.uint8 and data.images.shape[1:] == (3, 64, 64)
@@ -48,6 +52,7 @@ def test_pictures_drawn_on_white(animals, vehicles):
         assert border.min() >= 250
 
 
+@pytest.mark.drawings
 def test_labels_match_classes(animals):
     assert animals.labels.dtype == torch.int64
     assert sorted(set(animals.labels.tolist())) == list(range(len(animals.classes)))  # every class used, no other
@@ -63,6 +68,7 @@ def test_labels_match_classes(animals):
     assert all(c in KINDS or c.endswith("(other)") or c == "other" for c in animals.classes)
 
 
+@pytest.mark.drawings
 def test_groups_and_rare_kinds():
     emo = load_emoji(16, level="group")
     assert emo.classes == list(ANIMAL_GROUPS)
@@ -73,6 +79,7 @@ def test_groups_and_rare_kinds():
     assert all(n >= 3 for c, n in zip(merged.classes, torch.bincount(merged.labels).tolist()) if "(other)" not in c)
 
 
+@pytest.mark.drawings
 def test_vehicles(vehicles):
     clip, emo = vehicles
     assert 40 <= len(clip) <= 60 and 30 <= len(emo) <= 36
@@ -82,12 +89,14 @@ def test_vehicles(vehicles):
     assert not {"bus stop", "police car light", "railway track", "station"} & set(names.values())
 
 
+@pytest.mark.drawings
 def test_deterministic():
     a, b = load_openclipart(32), load_openclipart(32)
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels) and a.files == b.files
     assert a.files == sorted(a.files)
 
 
+@pytest.mark.drawings
 def test_sizes_and_fit():
     for size in (16, 128):
         assert load_emoji(size).images.shape[1:] == (3, size, size)
@@ -108,6 +117,7 @@ def test_missing_packages_name_them(tmp_path):
     assert issubclass(DrawingsNotInstalled, FileNotFoundError)
 
 
+@pytest.mark.drawings
 def test_fallback_table_without_unicode_data(tmp_path):
     with pytest.warns(UserWarning, match="unicode-data"):
         fb = load_emoji(32, level="group", emoji_test=tmp_path / "emoji-test.txt")
@@ -116,6 +126,7 @@ def test_fallback_table_without_unicode_data(tmp_path):
     assert [fb.classes[i] for i in fb.labels] == [group_of[f] for f in fb.files]
 
 
+@pytest.mark.drawings
 def test_emoji_the_font_cannot_draw():
     font = emoji_font()
     assert render_emoji("1F436", font).size == (136, 128)

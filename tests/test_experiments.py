@@ -126,6 +126,7 @@ def test_real_dataset_missing_says_how_to_get_it(smoke_env, tmp_path, monkeypatc
     with pytest.raises(pm.PapermillExecutionError) as e:
         run_nb(NBS / "train_dcgan.ipynb", tmp_path / "cars.ipynb", tmp_path, out_dir="o", dataset="cars")
     assert e.value.ename == "DatasetNotFound" and "python -m gan_notes.download cars" in e.value.evalue
+    assert "-p dataset cars -p download True" in e.value.evalue   # the way out without leaving papermill
 
 
 def test_a_time_budget_ends_the_run_early_and_the_report_completes(smoke_env, tmp_path):

@@ -11,13 +11,13 @@ from torchvision.transforms.v2 import functional as TF
 
 from gan_notes import filters as F
 from gan_notes.core import to_float
-from gan_notes.data import make_sprites
+from gan_notes.sprites import make_sprites
 
 
 @pytest.fixture(scope="module")
 def animals():
     "The 402 animal drawings at 64 px (Debian packages that .ci/run installs)."
-    from gan_notes.data import load_dataset
+    from gan_notes.catalogue import load_dataset
     from gan_notes.drawings import DrawingsNotInstalled
     try:
         return load_dataset("animals", image_size=64).images

@@ -15,7 +15,7 @@ import torch
 CHILD = r'''
 import sys, torch
 from gan_notes.core import seed_everything
-from gan_notes.data import make_sprites
+from gan_notes.sprites import make_sprites
 from gan_notes.dcgan import Generator, Discriminator, BCELoss
 from gan_notes.train import Trainer
 out, steps = sys.argv[1], int(sys.argv[2])
@@ -88,9 +88,10 @@ def small_disk(tmp_path):
 
 def test_full_disk_during_a_checkpoint_keeps_the_previous_one(small_disk):
     from gan_notes.core import seed_everything
-    from gan_notes.data import make_sprites
+    from gan_notes.sprites import make_sprites
     from gan_notes.dcgan import BCELoss, Discriminator, Generator
-    from gan_notes.train import Trainer, latest_checkpoint
+    from gan_notes.checkpoint import latest_checkpoint
+    from gan_notes.train import Trainer
     out = small_disk / "run"
     seed_everything(0)
     t = Trainer(Generator(32, ngf=8), Discriminator(32, ndf=8), make_sprites(64, 32), BCELoss(), batch_size=16,

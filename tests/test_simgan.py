@@ -8,9 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from gan_notes.core import seed_everything, to_float, to_uint8
-from gan_notes.data import ImageSet, load_dataset
+from gan_notes.data import ImageSet
+from gan_notes.catalogue import load_dataset
 from gan_notes.toyeyes import make_toyeyes
-from gan_notes.train import Trainer, load_checkpoint
+from gan_notes.checkpoint import load_checkpoint
+from gan_notes.train import Trainer
 from gan_notes.simgan import (HistoryBuffer, LocalAdversarialLoss, PatchDiscriminator, Refiner, RefinerAugment,
                               SelfRegularisation, SyntheticSource, nearest, prefit_refiner, refinement_stats,
                               simgan_settings)

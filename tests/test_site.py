@@ -69,7 +69,7 @@ def test_record_a_comparison_made_by_hand(smoke_env, tmp_path, monkeypatch):
     assert rec["ok"] and rec["runs"] == 1 and rec["dataset"] == "sprites" and len(rec["dataset_sha256"]) == 64
     assert rec["params"]["variants"] == "wgan" and rec["wall_s"] > 0 and rec["recorded_by"] == "record"
     assert sorted(p.name for p in (results / "compare_wgan-smoke").iterdir()) == [
-        ".notest", "compare_wgan-smoke.ipynb", "figure.png", "record.json"]   # no single run's samples stand for the comparison
+        ".notest", "compare_wgan-smoke.ipynb", "figure.png", "record.json", "summary.json"]   # no single run's samples stand for the comparison
     head = nbformat.read(str(results / "compare_wgan-smoke" / "compare_wgan-smoke.ipynb"), as_version=4).cells[0].source
     assert head.startswith("**Run record: `compare_wgan-smoke`** (written by `gan-notes record`)")
     assert "![](compare_wgan-smoke/figure.png)" in (results / "gallery.ipynb").read_text()

@@ -117,7 +117,8 @@ def test_blur_and_jpeg_helpers():
 
 
 def test_registered():
-    from gan_notes.data import DATASETS, load_dataset
+    from gan_notes.data import DATASETS
+    from gan_notes.catalogue import load_dataset
     assert "toyeyes" in DATASETS
     ds = load_dataset("toyeyes", image_size=32, n=10, seed=1, style="real")
     assert ds.images.shape == (10, 3, 32, 32) and ds.meta["gaze"].shape == (10, 2)

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 import gan_notes.wgan_gp as wgan_gp
-from gan_notes.data import make_sprites
+from gan_notes.sprites import make_sprites
 from gan_notes.dcgan import Discriminator, Generator
 from gan_notes.train import Trainer
 from gan_notes.wgan import (WassersteinLoss, WeightClip, estimate_wasserstein, points_dataset, wgan_settings,

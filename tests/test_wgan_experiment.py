@@ -38,9 +38,11 @@ def test_bad_wgan_parameters(smoke_env, tmp_path, params, ename, message):
 def test_wgan_on_a_category_of_a_sorted_index(smoke_env, tmp_path):
     "The car project's pipeline: a classifier sorted a folder of photos; one WGAN trains on what it put in 'front'."
     import torch
-    from gan_notes.classify import ViewClassifier, sort_images
+    from gan_notes.classify import ViewClassifier
+    from gan_notes.sorting import sort_images
     from gan_notes.core import save_png
-    from gan_notes.data import load_dataset, load_image_folder
+    from gan_notes.data import load_image_folder
+    from gan_notes.catalogue import load_dataset
     cars = load_dataset("toycars", image_size=32)
     front, rear = cars.classes.index("front"), cars.classes.index("rear")
     pick = torch.cat([torch.nonzero(cars.labels == front)[:28, 0], torch.nonzero(cars.labels == rear)[:28, 0]])
@@ -62,3 +64,19 @@ def test_wgan_on_a_category_of_a_sorted_index(smoke_env, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="is not a file"):
         run_nb(NBS / "train_wgan.ipynb", tmp_path / "bad.ipynb", tmp_path, dataset=str(photos), category="front",
                index=str(tmp_path / "nowhere.csv"), out_dir="o2")
+
+
+def test_wgan_on_a_sorted_generated_dataset(smoke_env, tmp_path):
+    "classify_views' default pile is 4,000 toycars made in memory: its index (positions, no files) must train train_wgan as it is."
+    import torch
+    from gan_notes.classify import ViewClassifier
+    from gan_notes.sorting import sort_images
+    from gan_notes.catalogue import load_dataset
+    cars = load_dataset("toycars", image_size=32, n=160)          # not the default 10,000: the index says how many
+    probs = torch.nn.functional.one_hot(cars.labels, 8).float() * 0.9 + 0.0125
+    sort_images(ViewClassifier(cars.classes, image_size=32), cars, tmp_path / "sorted", probs=probs)
+    run_nb(NBS / "train_wgan.ipynb", tmp_path / "r.ipynb", tmp_path, dataset="toycars", category="rear",
+           index=str(tmp_path / "sorted" / "index.csv"), out_dir="o", device="cpu", image_size=32)
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["n_images"] == int((cars.labels == cars.classes.index("rear")).sum()) == 20, m["n_images"]
+    assert m["steps"] == 6 and "view_agreement" in m, sorted(m)
