@@ -188,7 +188,7 @@ def check_site(nbs: str | Path = "nbs", out: str | Path = "_site_check", execute
     return bad
 
 # %% ../nbs/21_site.ipynb #af8a107e
-TOOL_CHAPTERS = ("02a_checkpoint", "04_experiment", "04a_fetch", "20_runner", "21_site", "22_distributed", "22a_testing",
+TOOL_CHAPTERS = ("02a_checkpoint", "04_experiment", "04a_fetch", "20_runner", "20a_publish", "21_site", "22_distributed", "22a_testing",
                  "23_bench", "24_suite", "24a_wheels")   # the machinery: read after the course, or when working on it
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from .core import atomic_path, versions, write_json
 from .wheels import DEVICE_PYTHON, download_wheels, install_line
-from .runner import find_notebook, git_revision, notebook_parameters, publish, run_name, write_gallery
+from .publish import publish, write_gallery
+from .runner import find_notebook, git_revision, notebook_parameters, run_name
 
 MiB = 2 ** 20
 MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES = 8, 16 * MiB, 64 * MiB   # what the GPU machine sends back
