@@ -46,8 +46,8 @@ def test_plain_papermill_cli_refuses_a_misspelt_parameter(smoke_env, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_a_declared_parameter_outside_check_params_is_accepted(smoke_env, tmp_path):
-    "compare_wgan declares `datasets` in its parameters cell but checks it itself: the name passes, the bad steps do not."
+def test_a_comparison_checks_its_parameters(smoke_env, tmp_path):
+    "compare_wgan declares `datasets` as text and splits it itself: the name passes, the bad steps do not."
     with pytest.raises(pm.PapermillExecutionError) as e:
         run_nb(NBS / "compare_wgan.ipynb", tmp_path / "bad.ipynb", tmp_path, out_dir="o", datasets="sprites", steps=0)
     assert "steps must be a positive integer" in e.value.evalue, e.value.evalue
@@ -55,8 +55,8 @@ def test_a_declared_parameter_outside_check_params_is_accepted(smoke_env, tmp_pa
 
 def hold(folder: Path) -> subprocess.Popen:
     "Another run, in its own process, that has passed its checks and holds `folder` (until it is stopped)."
-    code = ("import sys, time; from gan_notes.experiment import check_params\n"
-            f"check_params(out_dir={str(folder)!r}, steps=5); print('held', flush=True); time.sleep(600)")
+    code = ("import sys, time; from gan_notes.experiment import Folder, check_params\n"
+            f"check_params(dict(__annotations__={{'out_dir': Folder}}, out_dir={str(folder)!r})); print('held', flush=True); time.sleep(600)")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "held"
     return p
@@ -85,7 +85,7 @@ def test_only_rank_0_of_a_torchrun_holds_the_folder(tmp_path):
     out = tmp_path / "o"
     first = hold(out)
     try:
-        code = f"from gan_notes.experiment import check_params; check_params(out_dir={str(out)!r})"
+        code = f"from gan_notes.experiment import Folder, check_params; check_params(dict(__annotations__={{'out_dir': Folder}}, out_dir={str(out)!r}))"
         ok = subprocess.run([sys.executable, "-c", code], env={**os.environ, "RANK": "1"}, capture_output=True, text=True)
         assert ok.returncode == 0, ok.stderr[-2000:]
         no = subprocess.run([sys.executable, "-c", code], env={**os.environ, "RANK": "0"}, capture_output=True, text=True)

@@ -34,7 +34,7 @@ def test_nothing_to_do_when_installed(monkeypatch):
 
 
 def test_every_notebook_that_loads_drawings_is_left_out_without_them():
-    loads = re.compile(r'load_dataset\("(animals|emoji|openclipart)"|load_(animals|emoji|openclipart)\(|^dataset = "animals"', re.M)
+    loads = re.compile(r'load_dataset\("(animals|emoji|openclipart)"|load_(animals|emoji|openclipart)\(|^dataset(: \w+)? = "animals"', re.M)
     need = {p.stem for p in NBS.glob("*.ipynb")
             if any(c["cell_type"] == "code" and loads.search("".join(c["source"])) for c in json.loads(p.read_text())["cells"])}
     assert need == set(dev.DRAWING_NOTEBOOKS), need ^ set(dev.DRAWING_NOTEBOOKS)

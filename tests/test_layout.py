@@ -74,13 +74,14 @@ def test_index_notebook_gives_the_same_commands():
 
 @pytest.mark.parametrize("nb", sorted(p.name for g in ("train_*", "compare_*", "classify_*") for p in NBS.glob(g + ".ipynb")))
 def test_experiment_parameters_cell(nb):
-    "papermill needs one cell tagged parameters, of plain literals, each explained by a comment."
+    "papermill needs one cell tagged parameters, of plain literals, each declared with a check and explained by a comment."
     cells = json.loads((NBS / nb).read_text())["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
     src = "".join(tagged[0]["source"])
-    for node in ast.parse(src).body:
-        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.unparse(node)
+    for node in ast.parse(src).body:   # name: Check = literal
+        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), ast.unparse(node)
+        assert isinstance(node.annotation, (ast.Name, ast.Subscript)), ast.unparse(node)
     for line in src.splitlines():
         assert "#" in line, f"no comment: {line}"
 
@@ -164,3 +165,23 @@ def test_every_chapter_draws_a_figure():
     bare = [p.name for p in site_pages(NBS) if page_kind(p, NBS) == "chapter"
             and not any(draws.search("".join(c["source"])) for c in json.loads(p.read_text())["cells"])]
     assert not bare, f"chapters without a figure: {bare}"
+
+
+def _bool_test_eqs(source: str) -> list[str]:
+    "`test_eq(x, True)` and `test_eq(x, False)` calls in `source`: on failure they say `False != True` and show no value."
+    try: tree = ast.parse(source)
+    except SyntaxError: return []
+    return [ast.unparse(n)[:120] for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "test_eq"
+            and len(n.args) == 2 and isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, bool)]
+
+
+def test_checks_show_values():
+    "A check compares values, or asserts with the values in its message: no `test_eq(<condition>, True)`."
+    found = []
+    for nb in sorted(NBS.glob("*.ipynb")):
+        for c in json.loads(nb.read_text())["cells"]:
+            if c["cell_type"] == "code":
+                src = "\n".join(l for l in "".join(c["source"]).splitlines() if not l.lstrip().startswith(("%", "!")))
+                found += [f"{nb.name}: {s}" for s in _bool_test_eqs(src)]
+    found += [f"{f.name}: {s}" for f in sorted((ROOT / "tests").glob("*.py")) for s in _bool_test_eqs(f.read_text())]
+    assert not found, "\n".join(found)

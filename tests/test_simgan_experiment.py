@@ -57,10 +57,10 @@ def test_simgan_toward_a_folder_without_held_out_images(smoke_env, image_folder,
     ({"feature": "sobel"}, "feature must be one of identity, mean, pool"),
     ({"lam": -1.0}, "lam must be a number >= 0"),
     ({"prefit_steps": -5}, "prefit_steps must be a non-negative integer"),
-    ({"holdout": 1.0}, "holdout must be a share in [0, 1)"),
-    ({"gaze_epochs": 0}, "gaze_epochs must be an integer >= 1"),
-    ({"gaze_seeds": 0}, "gaze_seeds must be an integer >= 1"),
-    ({"show_images": "yes"}, "show_images must be True, False or 'auto'"),
+    ({"holdout": 1.0}, "holdout must be in [0, 1)"),
+    ({"gaze_epochs": 0}, "gaze_epochs must be a positive integer"),
+    ({"gaze_seeds": 0}, "gaze_seeds must be a positive integer"),
+    ({"show_images": "yes"}, "show_images 'yes' is not one of 'auto', True, False"),
 ])
 def test_bad_simgan_parameters(smoke_env, tmp_path, params, message):
     with pytest.raises(pm.PapermillExecutionError) as e:
