@@ -54,7 +54,9 @@ def load_checkpoint(path: str | Path) -> dict:
 def checkpoint_files(folder: str | Path) -> list[Path]:
     "Checkpoint files `checkpoint-<step>.pt` in `folder`, newest step first."
     files = Path(folder).glob("checkpoint-*.pt")
-    return sorted(files, key=lambda p: int(p.stem.split("-")[1]) if p.stem.split("-")[1].isdigit() else -1, reverse=True)
+    return sorted(
+        files, key=lambda p: int(p.stem.split("-")[1]) if p.stem.split("-")[1].isdigit() else -1, reverse=True
+    )
 
 
 def latest_checkpoint(folder: str | Path) -> tuple[Path, dict] | None:

@@ -56,7 +56,9 @@ def labelled_split(data: ImageSet, n_labelled: int, seed: int = 0) -> tuple[Imag
     perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     lab, rest = perm[:n_labelled].sort().values, perm[n_labelled:].sort().values
     if (few := [c for k, c in enumerate(data.classes) if (data.labels[lab] == k).sum() < 2]):
-        warnings.warn(f"the labelled subset has fewer than 2 images of {', '.join(few)}: the classifier can hardly learn them")
+        warnings.warn(
+            f"the labelled subset has fewer than 2 images of {', '.join(few)}: the classifier can hardly learn them"
+        )
     return subset(data, lab, f"{data.name} (labelled)"), subset(data, rest, f"{data.name} (rest)")
 
 # %% ../nbs/16_classify.ipynb #727e599d
@@ -204,7 +206,8 @@ def one_cycle_fit(model: nn.Module, n: int, batch_size: int, step, epochs: int, 
         perm, tot = torch.randperm(n, generator=g), {"loss": 0.0}
         for b in range(per_epoch):
             loss, extra = step(perm[b * batch_size:(b + 1) * batch_size])
-            if not torch.isfinite(loss): raise FloatingPointError(f"loss became {loss.item()} in epoch {epoch}: lower lr")
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} in epoch {epoch}: lower lr")
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             for k, v in {"loss": loss.item(), **extra}.items(): tot[k] = tot.get(k, 0) + v
             bar.update(1)
@@ -238,15 +241,20 @@ def train_classifier(data: ImageSet,
     `.history`."""
     if data.labels is None or not data.classes: raise ValueError(f"dataset {data.name!r} has no labels to train on")
     for k, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{k} must be a positive integer, got {v!r}")
     if batch_size > len(data):
-        raise ValueError(f"batch_size {batch_size} is larger than the labelled set ({len(data)} images): lower batch_size")
+        raise ValueError(
+            f"batch_size {batch_size} is larger than the labelled set ({len(data)} images): lower batch_size"
+        )
     dev = get_device(device)
     # weights, augmentation draws (global RNG), batch order (g)
     g = seed_everything(seed)
-    if junk and JUNK in data.classes: raise ValueError(f"{JUNK!r} is the class of spoiled images: it cannot be a class of the data")
+    if junk and JUNK in data.classes:
+        raise ValueError(f"{JUNK!r} is the class of spoiled images: it cannot be a class of the data")
     kinds = JUNK_CONTROLS if junk is True else tuple(junk or ())
-    if bad := [k for k in kinds if k not in CONTROLS]: raise ValueError(f"unknown junk control {bad[0]!r}: use some of {', '.join(CONTROLS)}")
+    if bad := [k for k in kinds if k not in CONTROLS]:
+        raise ValueError(f"unknown junk control {bad[0]!r}: use some of {', '.join(CONTROLS)}")
     K = len(data.classes)
     clf = ViewClassifier([*data.classes, *([JUNK] if junk else [])], data.image_size, data.channels, arch, width,
                          pretrained=pretrained, download=download).to(dev).train()
@@ -263,7 +271,9 @@ def train_classifier(data: ImageSet,
         x, y = to_float(x.to(dev, non_blocking=True)), y.to(dev)
         z = clf(x)                                             # B x K logits
         return F.cross_entropy(z, y), {"correct": (z.argmax(1) == y).sum().item()}   # -1/B sum_i log p_{y_i}(x_i)
-    sums = one_cycle_fit(clf, len(data), batch_size, step, epochs, lr, weight_decay, g, "classifier" if progress else None)
+    sums = one_cycle_fit(
+        clf, len(data), batch_size, step, epochs, lr, weight_decay, g, "classifier" if progress else None
+    )
     per_epoch = len(data) // batch_size
     clf.history = {"epoch": list(range(1, epochs + 1)), "loss": [s["loss"] / per_epoch for s in sums],
                    "accuracy": [s["correct"] / (per_epoch * batch_size) for s in sums]}
@@ -293,7 +303,8 @@ def logits(classifier: ViewClassifier, images, batch_size: int = 256) -> torch.T
         for a in range(0, len(x), batch_size):
             b = x[a:a + batch_size].to(dev)
             b = to_float(b) if b.dtype == torch.uint8 else b.float()           # B x C x H x W in [-1, 1]
-            if b.shape[-2:] != (S, S): b = F.interpolate(b, size=(S, S), mode="bilinear", antialias=True, align_corners=False)
+            if b.shape[-2:] != (S, S):
+                b = F.interpolate(b, size=(S, S), mode="bilinear", antialias=True, align_corners=False)
             out.append(classifier(b).float().cpu())                            # B x K
     finally: classifier.train(was)
     return torch.cat(out)
@@ -388,7 +399,8 @@ def plot_confusion(cm: torch.Tensor, classes, ax=None, title: str = "confusion m
     frac = cm.float() / cm.sum(1, keepdim=True).clamp_min(1)  # colour: share of the row
     ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     for (j, k), v in zip(torch.cartesian_prod(torch.arange(cm.shape[0]), torch.arange(cm.shape[1])).tolist(), cm.flatten().tolist()):
-        if v: ax.text(k, j, str(v), ha="center", va="center", fontsize=7, color="white" if frac[j, k] > 0.6 else "black")
+        if v:
+            ax.text(k, j, str(v), ha="center", va="center", fontsize=7, color="white" if frac[j, k] > 0.6 else "black")
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right"); ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted" + (" (or unknown)" if len(cols) > len(classes) else "")); ax.set_ylabel("true")
     ax.set_title(title)
@@ -460,7 +472,8 @@ def fit_temperature(classifier: ViewClassifier, data: ImageSet, max_iter: int = 
         return loss
     opt.step(closure)
     T = float(log_t.detach().exp())
-    if not 1e-3 < T < 1e3: raise ValueError(f"temperature scaling diverged (T = {T:.3g}): are the held-out labels right?")
+    if not 1e-3 < T < 1e3:
+        raise ValueError(f"temperature scaling diverged (T = {T:.3g}): are the held-out labels right?")
     classifier.temperature.fill_(T)
     return T
 

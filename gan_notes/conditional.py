@@ -28,7 +28,9 @@ def check_labels(y, n: int, n_classes: int) -> torch.Tensor:
         got = f"{y.dtype} {tuple(y.shape)}" if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"labels must be an int64 tensor of {n} class indices (one per sample), got {got}")
     if n and (int(y.min()) < 0 or int(y.max()) >= n_classes):
-        raise ValueError(f"labels must be class indices in [0, {n_classes}), got values from {int(y.min())} to {int(y.max())}")
+        raise ValueError(
+            f"labels must be class indices in [0, {n_classes}), got values from {int(y.min())} to {int(y.max())}"
+        )
     return y
 
 

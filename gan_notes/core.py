@@ -123,7 +123,9 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
     import matplotlib.pyplot as plt
     g = image_grid(images, nrow=nrow)
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize or (min(12, 1.2 * nrow), min(12, 1.2 * (len(images) + nrow - 1) // nrow + 0.6)))
+        _, ax = plt.subplots(
+            figsize=figsize or (min(12, 1.2 * nrow), min(12, 1.2 * (len(images) + nrow - 1) // nrow + 0.6))
+        )
     ax.imshow(g.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray" if g.shape[0] == 1 else None, interpolation="nearest")
     ax.set_axis_off()
     if title: ax.set_title(title)

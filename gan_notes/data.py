@@ -46,7 +46,9 @@ class ImageSet:
     def __len__(self): return len(self.images)
     def __repr__(self):
         n, c, h, w = self.images.shape
-        return f"ImageSet({self.name!r}: {n} images, {c} x {h} x {w}" + (f", {len(self.classes)} classes)" if self.classes else ")")
+        return f"ImageSet({self.name!r}: {n} images, {c} x {h} x {w}" + (
+            f", {len(self.classes)} classes)" if self.classes else ")"
+        )
 
     @property
     def image_size(self) -> int: return self.images.shape[-1]
@@ -73,7 +75,9 @@ class ImageSet:
         if self.labels is None or not self.classes:
             raise ValueError(f"dataset {self.name!r} has no categories to select from")
         if unknown := [c for c in wanted if c not in self.classes]:
-            raise ValueError(f"dataset {self.name!r} has no category {unknown[0]!r}: use one of {', '.join(self.classes)}")
+            raise ValueError(
+                f"dataset {self.name!r} has no category {unknown[0]!r}: use one of {', '.join(self.classes)}"
+            )
         old = torch.tensor([self.classes.index(c) for c in wanted])
         keep = torch.isin(self.labels, old)
         if not keep.any(): raise ValueError(f"dataset {self.name!r} has no images of {', '.join(wanted)}")
@@ -107,7 +111,9 @@ class Batches:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if batch_size > len(data):
-            raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(data)} images): lower batch_size")
+            raise ValueError(
+                f"batch_size {batch_size} is larger than the dataset ({len(data)} images): lower batch_size"
+            )
         if labels and data.labels is None: raise ValueError(f"dataset {data.name!r} has no labels")
         rank, world = shard
         if not 0 <= rank < world: raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard!r}")

@@ -136,7 +136,9 @@ def global_batchnorm(module: nn.Module, device=None) -> nn.Module:
     on_gpu = torch.device(device).type == "cuda" if device is not None else next(module.parameters()).is_cuda
     if on_gpu: return nn.SyncBatchNorm.convert_sync_batchnorm(module)
     if type(module) is nn.BatchNorm2d:
-        new = CrossRankBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+        new = CrossRankBatchNorm(
+            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
+        )
         new.load_state_dict(module.state_dict())
         if module.affine: new.weight, new.bias = module.weight, module.bias   # the same Parameter objects
         return new.to(module.weight.device if module.affine else "cpu").train(module.training)

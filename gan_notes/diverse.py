@@ -33,7 +33,8 @@ def _steps(t, like: torch.Tensor) -> torch.Tensor:
 
 
 def _pair(z0: torch.Tensor, z1: torch.Tensor):
-    if z0.shape != z1.shape: raise ValueError(f"z0 and z1 must have the same shape, got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    if z0.shape != z1.shape:
+        raise ValueError(f"z0 and z1 must have the same shape, got {tuple(z0.shape)} and {tuple(z1.shape)}")
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
@@ -70,8 +71,10 @@ def generate(G: nn.Module, z: torch.Tensor, batch: int = 256) -> torch.Tensor:
 def latent_walk(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, n: int = 8, kind: str = "slerp"):
     """The images of `G` at `n` evenly spaced points from z0 to z1 (lerp or slerp), and those latents: (n x C x S x S, n
     x nz)."""
-    if kind not in INTERPOLATIONS: raise ValueError(f"kind {kind!r} is not one of {', '.join(map(repr, INTERPOLATIONS))}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2: raise ValueError(f"n must be an integer >= 2 (both ends), got {n!r}")
+    if kind not in INTERPOLATIONS:
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(map(repr, INTERPOLATIONS))}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (both ends), got {n!r}")
     z = INTERPOLATIONS[kind](z0.cpu(), z1.cpu(), torch.linspace(0, 1, n))   # n x nz
     return generate(G, z), z
 
@@ -164,7 +167,9 @@ def find_clear_pair(G: nn.Module, source: Callable, thresholds: Thresholds, batc
         drawn += batch
         found += [z[i] for i in np.flatnonzero(clear)[:2 - len(found)]]
         if len(found) == 2: return found[0], found[1], drawn
-    raise ValueError(f"only {len(found)} clear sample(s) in {drawn} draws: train longer, or lower the thresholds' percentile")
+    raise ValueError(
+        f"only {len(found)} clear sample(s) in {drawn} draws: train longer, or lower the thresholds' percentile"
+    )
 
 # %% ../nbs/19_diverse.ipynb #3241552b
 def harvest(G: nn.Module, source: Callable, train_hashes: np.ndarray, thresholds: Thresholds, novel_bits: int,
@@ -199,7 +204,9 @@ def wanted_set(data: ImageSet, kept: torch.Tensor, share: float = 0.25, name: st
         some = kept[torch.linspace(0, len(kept) - 1, max(1, round(want))).round().long()]
         return ImageSet(torch.cat([data.images, some]), name=name or f"{data.name} + {len(some)} of {len(kept)} kept")
     reps = round(want / len(kept))                                            # s = reps k / (N + reps k)
-    return ImageSet(torch.cat([data.images, kept.repeat(reps, 1, 1, 1)]), name=name or f"{data.name} + {len(kept)} kept x{reps}")
+    return ImageSet(
+        torch.cat([data.images, kept.repeat(reps, 1, 1, 1)]), name=name or f"{data.name} + {len(kept)} kept x{reps}"
+    )
 
 # %% ../nbs/19_diverse.ipynb #75ddeeba
 def pooled(images: torch.Tensor, size: int = 8) -> torch.Tensor:
@@ -227,7 +234,8 @@ class NoveltyHinge:
         x = train.images if isinstance(train, ImageSet) else train
         self.size, self.weight = size, float(weight)
         self.bank = pooled(x, size)                                           # M x d
-        if margin is None: margin = float(np.percentile(nearest_distance(self.bank, self.bank, True).numpy(), percentile))
+        if margin is None:
+            margin = float(np.percentile(nearest_distance(self.bank, self.bank, True).numpy(), percentile))
         if not margin > 0: raise ValueError(f"margin must be positive, got {margin!r}")
         self.margin = float(margin)
     def distances(self, images: torch.Tensor) -> torch.Tensor:
@@ -243,7 +251,9 @@ def resume_from(trainer, state: dict):
     before."""
     trainer.load_state_dict(copy.deepcopy(state))
     for piece in trainer.penalties + trainer.g_regularisers:
-        trainer.history.setdefault(getattr(piece, "name", type(piece).__name__), [float("nan")] * len(trainer.history["step"]))
+        trainer.history.setdefault(
+            getattr(piece, "name", type(piece).__name__), [float("nan")] * len(trainer.history["step"])
+        )
     return trainer
 
 # %% ../nbs/19_diverse.ipynb #354e41dc

@@ -131,9 +131,13 @@ def kaggle_fetch(ref: str, root: str | Path, *, kaggle_url: str | None = None, m
     creds = kaggle_credentials()
     if creds is None: raise KaggleCredentialsError(kaggle_help(ref, root))
     base = kaggle_url or os.environ.get("GAN_NOTES_KAGGLE_URL")
-    if method not in ("auto", "kagglehub", "cli", "http"): raise ValueError(f"method must be auto, kagglehub, cli or http, got {method!r}")
+    if method not in ("auto", "kagglehub", "cli", "http"):
+        raise ValueError(f"method must be auto, kagglehub, cli or http, got {method!r}")
     manual = f"Or download https://www.kaggle.com/datasets/{ref} by hand and unpack the zip into {root}."
-    if method == "auto": method = "http" if base else "kagglehub" if _kagglehub_available() else "cli" if shutil.which("kaggle") else None
+    if method == "auto":
+        method = (
+            "http" if base else "kagglehub" if _kagglehub_available() else "cli" if shutil.which("kaggle") else None
+        )
     if method is None: raise DownloadError(f"Kaggle dataset {ref} is fetched with Kaggle's own client, and none is installed: "
                                            f"pip install 'gan_notes[data]' (kagglehub), or put the `kaggle` command on the PATH. {manual}")
     root.mkdir(parents=True, exist_ok=True)
@@ -195,7 +199,8 @@ class Source:
     licence: str = ""
 
     @property
-    def archive(self) -> str: return f"{self.folder}.zip" if self.kaggle else f"{self.folder}-{Path(urlsplit(self.url).path).name}"
+    def archive(self) -> str:
+        return f"{self.folder}.zip" if self.kaggle else f"{self.folder}-{Path(urlsplit(self.url).path).name}"
 
     @property
     def folder(self) -> str: return self.kaggle.split("/")[1] if self.kaggle else self.page.rstrip("/").split("/")[-1]
@@ -267,7 +272,8 @@ def fetch(name: str,                       # a dataset of `SOURCES`: cars, carco
           progress: bool = True,           # show progress bars
          ) -> Path:
     "Download, verify and unpack dataset `name` into its folder (nothing to do when it is there); return the folder."
-    if name not in SOURCES: raise ValueError(f"no dataset {name!r} to download: use one of {', '.join(sorted(SOURCES))}")
+    if name not in SOURCES:
+        raise ValueError(f"no dataset {name!r} to download: use one of {', '.join(sorted(SOURCES))}")
     src, root = SOURCES[name], data_root(name, root)
     if src.locate(root): return root
     if not (src.kaggle or src.url): raise DatasetNotFound(IDOLS_HELP.format(root=root))
@@ -341,12 +347,15 @@ def load_cars(image_size: int = 64, root: str | Path | None = None, download: bo
     if split not in ("train", "test", "all"): raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
     root, found = _find_or_fetch("cars", root, download, progress)
     if "all" in found:
-        if split != "all": raise ValueError(f"{found['all']} is a plain folder of images without a train/test split: use split='all'")
+        if split != "all":
+            raise ValueError(f"{found['all']} is a plain folder of images without a train/test split: use split='all'")
         return load_image_folder(found["all"], image_size, name="cars", progress=progress, **kw)
     want = ["train", "test"] if split == "all" else [split]
     if missing := [s for s in want if s not in found]:
         raise DatasetNotFound(f"cars: no cars_{missing[0]} folder in {root}: " + missing_message("cars", root))
-    return _concat([load_image_folder(found[s], image_size, name="cars", progress=progress, **kw) for s in want], "cars")
+    return _concat(
+        [load_image_folder(found[s], image_size, name="cars", progress=progress, **kw) for s in want], "cars"
+    )
 
 
 @register_dataset("carconnection", "The Car Connection pictures (Kaggle prondeau/the-car-connection-picture-dataset): "
@@ -384,7 +393,8 @@ def load_eyes(image_size: int = 64, root: str | Path | None = None, download: bo
     if domain not in ("real", "synthetic", "both"):
         raise ValueError(f"domain must be 'real', 'synthetic' or 'both', got {domain!r}")
     _, found = _find_or_fetch("eyes", root, download, progress)
-    if domain != "both": return load_image_folder(found[domain], image_size, name=f"eyes-{domain}", progress=progress, **kw)
+    if domain != "both":
+        return load_image_folder(found[domain], image_size, name=f"eyes-{domain}", progress=progress, **kw)
     sets = [load_image_folder(found[d], image_size, name=f"eyes-{d}", progress=progress, **kw) for d in EYE_DOMAINS]
     labels = torch.cat([torch.full((len(s),), i, dtype=torch.int64) for i, s in enumerate(sets)])
     return _concat(sets, "eyes", labels=labels, classes=list(EYE_DOMAINS))
@@ -407,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
                                  epilog="Licences: " + "; ".join(f"{n}: {SOURCES[n].licence}" for n in names))
     ap.add_argument("name", choices=names + ["all"], help="the dataset")
     ap.add_argument("--root", help="its folder (default: $GAN_NOTES_DATA/NAME or ~/.cache/gan_notes/data/NAME)")
-    ap.add_argument("--method", default="auto", choices=["auto", "kagglehub", "cli", "http"], help="how to reach Kaggle")
+    ap.add_argument(
+        "--method", default="auto", choices=["auto", "kagglehub", "cli", "http"], help="how to reach Kaggle"
+    )
     ap.add_argument("--keep-archive", action="store_true", help="keep the downloaded zip after unpacking it")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     a = ap.parse_args(argv)

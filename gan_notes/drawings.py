@@ -218,13 +218,20 @@ def read_emoji_test(path: str | Path = EMOJI_TEST) -> list[tuple[str, str, str]]
         if line.startswith("# subgroup:"): subgroup = line.split(":", 1)[1].strip()
         elif subgroup in EMOJI_SUBGROUPS and (m := _EMOJI_LINE.match(line)):
             out.append((m[1], subgroup, m[2].strip()))
-    if not out: raise ValueError(f"{path} lists none of the emoji subgroups {', '.join(EMOJI_SUBGROUPS)}: is it emoji-test.txt?")
+    if not out:
+        raise ValueError(
+            f"{path} lists none of the emoji subgroups {', '.join(EMOJI_SUBGROUPS)}: is it emoji-test.txt?"
+        )
     return out
 
 
 def fallback_emoji() -> list[tuple[str, str, str]]:
     "`FALLBACK_EMOJI` as (code points, subgroup, name); names from Python's unicodedata, '' where it has none."
-    return [(c, sub, unicodedata.name(chr(int(c, 16)), "").lower()) for sub, codes in FALLBACK_EMOJI.items() for c in codes.split()]
+    return [
+        (c, sub, unicodedata.name(chr(int(c, 16)), "").lower())
+        for sub, codes in FALLBACK_EMOJI.items()
+        for c in codes.split()
+    ]
 
 
 def emoji_drawings(subset: str = "animals", emoji_test: str | Path = EMOJI_TEST) -> list[Drawing]:
@@ -328,7 +335,8 @@ def _picture_on_white(d: Drawing, font) -> torch.Tensor:
 def load_drawings(drawings: list[Drawing], image_size: int = 64, name: str = "drawings", level: str = "kind",
                   min_count: int = 3, fit: str = "pad", font: str | Path = EMOJI_FONT) -> ImageSet:
     "Decode or render `drawings`, fit each to image_size, label them; drawings that fail are skipped with a warning."
-    if not isinstance(image_size, int) or image_size < 1: raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
     check_choice("fit", fit, FITS); check_choice("level", level, LEVELS)  # before any work
     face = emoji_font(font) if any(d.origin == "emoji" for d in drawings) else None
     kept, images, bad = [], [], []
@@ -338,7 +346,11 @@ def load_drawings(drawings: list[Drawing], image_size: int = 64, name: str = "dr
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
             bad.append(f"{d.name} ({d.source}): {e}")
     if bad:
-        warnings.warn(f"{name}: skipped {len(bad)} of {len(drawings)} drawings: " + "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
+        warnings.warn(
+            f"{name}: skipped {len(bad)} of {len(drawings)} drawings: "
+            + "; ".join(bad[:5])
+            + (" ..." if len(bad) > 5 else "")
+        )
     if not images: raise ValueError(f"{name}: none of the {len(drawings)} drawings could be read")
     labels, classes = categories(kept, level, min_count)
     return ImageSet(torch.stack(images), labels, classes, name, files=[d.source for d in kept])

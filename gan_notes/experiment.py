@@ -96,7 +96,9 @@ def _seeds(param, v):
     try: out = [int(s) for s in str(v).split(",") if s.strip()] if not isinstance(v, bool) else []
     except ValueError: out = []
     if not out or min(out) < 0 or len(set(out)) != len(out):
-        raise ValueError(f"{param} must be distinct non-negative integers separated by commas, e.g. \"0,1,2\", got {v!r}")
+        raise ValueError(
+            f"{param} must be distinct non-negative integers separated by commas, e.g. \"0,1,2\", got {v!r}"
+        )
     return out
 
 
@@ -134,7 +136,8 @@ def check_named(annotation: str) -> Check | type | None:
     """The check an annotation names as text (`PositiveInt`, `Maybe[Decay]`, `int`: what papermill's inspection reads),
     or None for one a notebook defines itself."""
     a = annotation.strip()
-    if a.startswith("Maybe[") and a.endswith("]"): return None if (inner := check_named(a[6:-1])) is None else Maybe[inner]
+    if a.startswith("Maybe[") and a.endswith("]"):
+        return None if (inner := check_named(a[6:-1])) is None else Maybe[inner]
     return CHECKS.get(a) or {"str": str, "int": int, "float": float, "bool": bool}.get(a)
 
 # %% ../nbs/04_experiment.ipynb #a7c3e5d1
@@ -142,7 +145,9 @@ def assigned_names(source: str) -> list[str]:
     "The names a cell of plain assignments (`name = value`, `name: Check = value`) assigns, in order; other statements are ignored."
     try: body = ast.parse(source).body
     except SyntaxError: return []
-    targets = lambda node: node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    targets = lambda node: (
+        node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    )
     return [t.id for node in body for t in targets(node) if isinstance(t, ast.Name)]
 
 
@@ -213,7 +218,11 @@ def hold_out_dir(folder: str | Path, rank: int | None = None) -> Path:
         if same: break
         os.close(fd)      # the previous holder removed the file while we opened it: lock the one there now
     # written in place, not through atomic_path: a new file would be a new inode, without the lock
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
     os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(info).encode(), 0)
     _HELD[str(folder)] = fd
     atexit.register(release_out_dir, folder)
@@ -252,7 +261,8 @@ def check_params(ns: dict) -> SimpleNamespace:
     namespace `ns` (`globals()`): a name papermill injected that is not declared is refused, every value is checked
     by its declared type, and `out_dir` is held for this run."""
     declared = dict(ns.get("__annotations__", {}))      # what the parameters cell's annotated assignments declared
-    if not declared: raise ValueError("no parameters declared: annotate the parameters cell (`steps: PositiveInt = 2000`)")
+    if not declared:
+        raise ValueError("no parameters declared: annotate the parameters cell (`steps: PositiveInt = 2000`)")
     if (found := injected_parameters()) is not None: check_declared(found[0], list(declared))   # started by papermill
     p = check_values(declared, ns)
     if "out_dir" in declared: hold_out_dir(p.out_dir)
@@ -311,7 +321,9 @@ def notebooks_folder() -> Path:
     pkg = Path(str(importlib.resources.files("gan_notes")))
     for d in (pkg / "notebooks", pkg.parent / "nbs"):
         if any(d.glob(f"{EXPERIMENT_PREFIXES[0]}*.ipynb")): return d
-    raise FileNotFoundError(f"no experiment notebooks in {pkg / 'notebooks'} nor in {pkg.parent / 'nbs'}: reinstall gan_notes")
+    raise FileNotFoundError(
+        f"no experiment notebooks in {pkg / 'notebooks'} nor in {pkg.parent / 'nbs'}: reinstall gan_notes"
+    )
 
 
 def experiment_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -376,7 +388,11 @@ def run_notebooks(notebook: str | Path, runs: list[dict], out_dir: str | Path, l
             with mock.patch.dict(os.environ, env):
                 pm.execute_notebook(str(notebook), str(folder / Path(notebook).name), progress_bar=False,
                                     parameters={**r["params"], "out_dir": str(folder)}, kernel_manager_class=ipc_kernel_manager(), **stream)
-            m = json.loads((folder / "metrics.json").read_text()) if need_metrics or (folder / "metrics.json").is_file() else {}
+            m = (
+                json.loads((folder / "metrics.json").read_text())
+                if need_metrics or (folder / "metrics.json").is_file()
+                else {}
+            )
             rows.append({**m, **labels, "ok": True, "wall_s": round(time.perf_counter() - t, 1)})  # labels win
         except Exception as e:  # one broken configuration must not hide the others
             # the notebook's own error

@@ -93,8 +93,11 @@ class MinibatchStd(nn.Module):
 def add_minibatch_std(critic: nn.Module, group: int = 4) -> nn.Module:
     "Give a DCGAN `Discriminator` a `MinibatchStd` feature before its last convolution (in place); return it."
     head = getattr(critic, "head", None)
-    if not isinstance(head, nn.Conv2d): raise ValueError("add_minibatch_std needs a DCGAN Discriminator (a `head` convolution)")
-    new = nn.Conv2d(head.in_channels + 1, head.out_channels, head.kernel_size, head.stride, head.padding, bias=head.bias is not None)
+    if not isinstance(head, nn.Conv2d):
+        raise ValueError("add_minibatch_std needs a DCGAN Discriminator (a `head` convolution)")
+    new = nn.Conv2d(
+        head.in_channels + 1, head.out_channels, head.kernel_size, head.stride, head.padding, bias=head.bias is not None
+    )
     nn.init.normal_(new.weight, 0.0, 0.02)
     critic.head = nn.Sequential(MinibatchStd(group), new)                  # (ch + 1) x 4 x 4 -> 1 x 1 x 1
     return critic
@@ -123,7 +126,8 @@ def recipe_settings(recipe: str, table: dict | None = None, **overrides) -> dict
     if unknown: raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a recipe setting: "
                                  f"the settings are {', '.join(r)}")
     r.update({k: v for k, v in overrides.items() if v is not None})
-    if "loss" in r and r["loss"] not in LOSSES: raise ValueError(f"loss {r['loss']!r} is not one of {', '.join(LOSSES)}")
+    if "loss" in r and r["loss"] not in LOSSES:
+        raise ValueError(f"loss {r['loss']!r} is not one of {', '.join(LOSSES)}")
     return {"recipe": recipe, **r}
 
 
@@ -158,7 +162,8 @@ WGAN_RECIPES = {
 def wgan_recipe_settings(variant: str, recipe: str = "fast", **overrides) -> dict:
     """The settings of a WGAN recipe (`WGAN_RECIPES`) for `variant`, 'wgan' or 'wgan-gp', with `overrides` (None: the
     recipe's)."""
-    if variant not in WGAN_RECIPES: raise ValueError(f"variant {variant!r} is not one of {', '.join(map(repr, sorted(WGAN_RECIPES)))}")
+    if variant not in WGAN_RECIPES:
+        raise ValueError(f"variant {variant!r} is not one of {', '.join(map(repr, sorted(WGAN_RECIPES)))}")
     return {"variant": variant, **recipe_settings(recipe, WGAN_RECIPES[variant], **overrides)}
 
 # %% ../nbs/10a_fast.ipynb #3b791445
@@ -205,7 +210,11 @@ def score(tr, n: int = 2000, seed: int = 0) -> dict:
     fake, spec = tr.sample(n), tr.data.meta.get("sprites")
     if spec is not None:
         c = sprite_coverage(fake, spec)
-        return {"modes_covered": c["modes_covered"], "n_modes": c["n_modes"], "valid_fraction": round(c["valid_fraction"], 4)}
+        return {
+            "modes_covered": c["modes_covered"],
+            "n_modes": c["n_modes"],
+            "valid_fraction": round(c["valid_fraction"], 4),
+        }
     real = tr.data.images[torch.randperm(len(tr.data), generator=torch.Generator().manual_seed(seed))[:n]]
     out = {"swd": round(float(swd(real, fake, n_images=min(n, len(real)), seed=seed)["swd_mean"]), 2)}
     if selected := tr.data.meta.get("selected"):                            # one category: does it show that category?
@@ -312,12 +321,19 @@ def quality_table(rows: list[dict]) -> str:
     "Markdown: one line per dataset, recipe and time; each figure as median [min, max] over seeds."
     s = quality_summary(rows)
     figs = [(f, short) for f, short in QUALITY_FIGURES if any(f in r for r in rows)]
-    lines = ["| dataset | recipe | minutes | seeds | " + " | ".join(short for _, short in figs) + " |", "|" + "---|" * (4 + len(figs))]
+    lines = [
+        "| dataset | recipe | minutes | seeds | " + " | ".join(short for _, short in figs) + " |",
+        "|" + "---|" * (4 + len(figs)),
+    ]
     for key in dict.fromkeys((r["dataset"], r["recipe"], r["minutes"]) for r in rows):
         name = _quality_name(*key)
         num = lambda v, short: f"{100 * v:.1f}" if short in PERCENT else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
         cell = lambda short: (f"{num(s[f'{name}_{short}'], short)}{'%' if short in PERCENT else ''} "
                               f"[{num(s[f'{name}_{short}_min'], short)}, {num(s[f'{name}_{short}_max'], short)}]"
                               if f"{name}_{short}" in s else "-")
-        lines.append(f"| {key[0]} | {key[1]} | {key[2]:g} | {s[name + '_seeds']} | " + " | ".join(cell(sh) for _, sh in figs) + " |")
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]:g} | {s[name + '_seeds']} | "
+            + " | ".join(cell(sh) for _, sh in figs)
+            + " |"
+        )
     return "\n".join(lines)

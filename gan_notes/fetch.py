@@ -83,7 +83,8 @@ def verify_or_record(path: str | Path, checksums: str | Path | None, name: str |
     name = name or Path(path).name
     expected = sha256 or recorded_sha256(checksums, name)
     got = check_sha256(path, expected, url)
-    if not expected and checksums is not None: record_sha256(checksums, name, got, url=url, size=Path(path).stat().st_size)
+    if not expected and checksums is not None:
+        record_sha256(checksums, name, got, url=url, size=Path(path).stat().st_size)
     return got
 
 # %% ../nbs/04a_fetch.ipynb #dcac12ab
@@ -217,7 +218,8 @@ def _member_problem(name: str, kind: str, target: str | None, links: set[str]) -
         # a symlink's target is relative to its own folder, a hard link's to the top of the archive
         start = posixpath.dirname("/".join(parts)) if kind == "symlink" else ""
         resolved = posixpath.normpath(posixpath.join(start, t))
-        if _is_absolute(t) or resolved == ".." or resolved.startswith("../"): return f"a {kind} pointing outside ({target})"
+        if _is_absolute(t) or resolved == ".." or resolved.startswith("../"):
+            return f"a {kind} pointing outside ({target})"
         if _through_link(resolved.split("/"), links): return f"a {kind} through another link ({target})"
     return None
 
@@ -262,7 +264,8 @@ def safe_extract(archive: str | Path, dest: str | Path, max_ratio: float = MAX_R
     """Unpack a zip or tar(.gz/.bz2/.xz) `archive` into the new folder `dest`, all or nothing, refusing unsafe members
     and bombs."""
     archive, dest = Path(archive), Path(dest)
-    if dest.exists(): raise FileExistsError(f"{dest} already exists: remove it (or choose another folder) to unpack {archive.name}")
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists: remove it (or choose another folder) to unpack {archive.name}")
     if zipfile.is_zipfile(archive):
         opener, members = zipfile.ZipFile, _zip_members
     elif tarfile.is_tarfile(archive):

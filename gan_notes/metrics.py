@@ -200,7 +200,9 @@ def control_images(images: torch.Tensor, kind: str, seed: int = 0, grid: int = 4
     the real one."""
     if kind not in CONTROLS: raise ValueError(f"unknown control {kind!r}: use one of {', '.join(CONTROLS)}")
     if images.dtype != torch.uint8 or images.ndim != 4:
-        raise ValueError(f"controls are made from uint8 N x C x S x S images, got {images.dtype} of shape {tuple(images.shape)}")
+        raise ValueError(
+            f"controls are made from uint8 N x C x S x S images, got {images.dtype} of shape {tuple(images.shape)}"
+        )
     N, C, H, W = images.shape
     g = torch.Generator().manual_seed(seed)
     if kind == "blur":                                              # sigma S/8: at 32 px, 4 px
@@ -230,7 +232,10 @@ def control_scores(measure, images: torch.Tensor, kinds=CONTROLS, seed: int = 0,
     for k in kinds:
         # a control scores only the images it spoils: a grey drawing with its colours permuted is the same drawing
         kept = control_change(images, k, seed) >= min_change
-        if not kept.any(): raise ValueError(f"the control {k!r} changes no image by {min_change} grey levels or more: lower min_change")
+        if not kept.any():
+            raise ValueError(
+                f"the control {k!r} changes no image by {min_change} grey levels or more: lower min_change"
+            )
         out[k] = measure(control_images(images[kept], k, seed))
     return out
 
@@ -254,7 +259,9 @@ def image_metrics(samples: torch.Tensor, data, n_swd: int = 1000, n_pairs: int =
         # things (side views of cars) are near in pHash too: a sample rate at this level is no sign of copying
         half = torch.randperm(len(data), generator=g)
         a, b = half[: len(data) // 2], half[len(data) // 2:]
-        out["memorisation_rate_data"] = memorisation_rate(data.images[a], data.images[b], memorisation_bits)["memorisation_rate"]
+        out["memorisation_rate_data"] = memorisation_rate(data.images[a], data.images[b], memorisation_bits)[
+            "memorisation_rate"
+        ]
     if fid:
         try: out.update(fid_kid(real, samples[:n]))
         except (InceptionWeightsMissing, ModuleNotFoundError) as e:
@@ -271,10 +278,18 @@ def summarise(m: dict) -> str:
                    f"KL to uniform {m['kl_to_uniform']:.3f} (0: even; {math.log(m['n_modes']):.2f}: one mode).")
     levels = ", ".join(f"{k[4:]} px {v:.1f}" for k, v in m.items() if k.startswith("swd_") and k[4:].isdigit())
     out.append(f"SWD x 1e3 on {m['swd_n_images']} images: mean {m['swd_mean']:.1f} ({levels}).")
-    out.append(f"MS-SSIM of random pairs {m['ms_ssim']:.3f} (the data's own: {m['ms_ssim_data']:.3f}; higher is less diverse).")
+    out.append(
+        f"MS-SSIM of random pairs {m['ms_ssim']:.3f} (the data's own: {m['ms_ssim_data']:.3f}; higher is less diverse)."
+    )
     if "memorisation_rate" in m:
-        own = f" (real images against the other half of the data: {m['memorisation_rate_data']:.1%})" if "memorisation_rate_data" in m else ""
-        out.append(f"{m['memorisation_rate']:.1%} of samples within {m['max_bits']} pHash bits of a training image{own}.")
+        own = (
+            f" (real images against the other half of the data: {m['memorisation_rate_data']:.1%})"
+            if "memorisation_rate_data" in m
+            else ""
+        )
+        out.append(
+            f"{m['memorisation_rate']:.1%} of samples within {m['max_bits']} pHash bits of a training image{own}."
+        )
     if m.get("fid") is not None: out.append(f"FID {m['fid']:.2f}, KID {m['kid']:.4f} ({m['features']} features).")
     elif m.get("fid_skipped"): out.append(f"No FID: {m['fid_skipped']}.")
     return "\n".join(out)

@@ -19,7 +19,8 @@ class MinibatchDiscrimination(nn.Module):
     def __init__(self, in_features: int, kernels: int = 32, kernel_dim: int = 8, include_self: bool = True):
         super().__init__()
         for k, v in dict(in_features=in_features, kernels=kernels, kernel_dim=kernel_dim).items():
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{k} must be a positive integer, got {v!r}")
         self.A, self.B, self.C, self.include_self = in_features, kernels, kernel_dim, include_self
         self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)   # T: A x (B * C)
 

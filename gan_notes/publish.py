@@ -194,7 +194,9 @@ def runs_table(recs: list[dict]) -> str:
     "Markdown table of runs: name, status, dataset, device, wall time, key metrics, revision."
     lines = ["| run | status | dataset | device | wall time | metrics | revision |", "|---|---|---|---|---|---|---|"]
     for r in recs:
-        status = "ok" if r["ok"] else "**failed**: " + " ".join(str(r.get("error") or "").split()).replace("|", "\\|")[:160]  # one line
+        status = (
+            "ok" if r["ok"] else "**failed**: " + " ".join(str(r.get("error") or "").split()).replace("|", "\\|")[:160]
+        )  # one line
         link = f"[{r['name']}]({r['name']}/{r['name']}.ipynb)" if r["ok"] else r["name"]
         mets = ", ".join(f"{k} {_fmt(v)}" for k, v in r.get("metrics", {}).items()) or "-"
         lines.append(f"| {link} | {status} | {r.get('dataset') or '-'} | {r.get('device')} | {wall_time(r)} "

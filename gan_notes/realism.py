@@ -27,7 +27,8 @@ DOMAINS = ("synthetic", "real")   # class 0, class 1 of the domain classifier
 def _uint8(images) -> torch.Tensor:
     "uint8 N x C x H x W from an ImageSet, uint8 images, or float images in [-1, 1] (refined ones)."
     x = images.images if isinstance(images, ImageSet) else images
-    if not torch.is_tensor(x) or x.ndim != 4: raise ValueError(f"expected images N x C x H x W, got {type(x).__name__} {getattr(x, 'shape', '')}")
+    if not torch.is_tensor(x) or x.ndim != 4:
+        raise ValueError(f"expected images N x C x H x W, got {type(x).__name__} {getattr(x, 'shape', '')}")
     return x if x.dtype == torch.uint8 else to_uint8(x.detach().cpu())
 
 
@@ -35,8 +36,12 @@ def domain_set(real, synthetic, balance: bool = True, seed: int = 0) -> ImageSet
     """Real and synthetic images as one ImageSet labelled with `DOMAINS` (0 synthetic, 1 real); `balance`: repeat images
     of the smaller side (a random draw) until both sides are equal."""
     r, s = _uint8(real), _uint8(synthetic)
-    if r.shape[1:] != s.shape[1:]: raise ValueError(f"real and synthetic images differ in shape: {tuple(r.shape[1:])} and {tuple(s.shape[1:])}")
-    if min(len(r), len(s)) < 2: raise ValueError(f"a domain classifier needs at least 2 images of each domain, got {len(r)} real and {len(s)} synthetic")
+    if r.shape[1:] != s.shape[1:]:
+        raise ValueError(f"real and synthetic images differ in shape: {tuple(r.shape[1:])} and {tuple(s.shape[1:])}")
+    if min(len(r), len(s)) < 2:
+        raise ValueError(
+            f"a domain classifier needs at least 2 images of each domain, got {len(r)} real and {len(s)} synthetic"
+        )
     if balance and len(r) != len(s):
         g = torch.Generator().manual_seed(seed)
         small, n = (r, len(s)) if len(r) < len(s) else (s, len(r))
@@ -96,9 +101,11 @@ def train_gaze(images, gaze: torch.Tensor, epochs: int = 10, batch_size: int = 6
     degrees); comes back in eval mode with `.history` (loss per epoch)."""
     x = _uint8(images)
     gaze = torch.as_tensor(gaze, dtype=torch.float32)
-    if gaze.shape != (len(x), 2): raise ValueError(f"gaze must be N x 2 (yaw, pitch) for the {len(x)} images, got shape {tuple(gaze.shape)}")
+    if gaze.shape != (len(x), 2):
+        raise ValueError(f"gaze must be N x 2 (yaw, pitch) for the {len(x)} images, got shape {tuple(gaze.shape)}")
     for k, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive integer, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{k} must be a positive integer, got {v!r}")
     dev, bs = get_device(device), min(batch_size, len(x))
     g = seed_everything(seed)
     model = GazeRegressor(x.shape[-1], x.shape[1], width).to(dev).train()
@@ -126,7 +133,9 @@ def angular_error(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
     "Angle in degrees between gaze directions given as (yaw, pitch) in degrees, ... x 2 each."
     pred, true = torch.as_tensor(pred, dtype=torch.float64), torch.as_tensor(true, dtype=torch.float64)
     if pred.shape != true.shape or pred.shape[-1] != 2:
-        raise ValueError(f"expected two ... x 2 tensors of (yaw, pitch), got shapes {tuple(pred.shape)} and {tuple(true.shape)}")
+        raise ValueError(
+            f"expected two ... x 2 tensors of (yaw, pitch), got shapes {tuple(pred.shape)} and {tuple(true.shape)}"
+        )
     a, b = gaze_vector(pred[..., 0], pred[..., 1]), gaze_vector(true[..., 0], true[..., 1])   # ... x 3 unit vectors
     return torch.rad2deg(torch.atan2(torch.linalg.cross(a, b).norm(dim=-1), (a * b).sum(-1)))   # atan2(|a x b|, a . b)
 

@@ -88,7 +88,8 @@ def load_state_dict(self: RunState, state: dict):
     self.lr_scale, self.rollbacks = float(state.get("lr_scale", 1.0)), list(state.get("rollbacks", []))
     self.batches.load_state_dict(state["batches"])
     for role, piece in self._stateful():
-        if role not in state.get("pieces", {}): raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
+        if role not in state.get("pieces", {}):
+            raise ValueError(f"the checkpoint holds no state for the {role} piece ({_name(piece)})")
         piece.load_state_dict(state["pieces"][role])
     ranks = state.get("rng_ranks")
     if self.distributed and ranks and len(ranks) == self.world: set_rng_state(ranks[self.rank])
@@ -175,6 +176,8 @@ def _rollback(self: Resumable, error: FloatingPointError) -> bool:
     self.lr_scale *= 0.5
     for opt in (self.opt_g, self.opt_d):
         for g in opt.param_groups: g["lr"] *= 0.5
-    self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "lr_scale": self.lr_scale, "error": str(error)[:200]})
+    self.rollbacks.append(
+        {"at_step": bad_step, "to_step": self.step, "lr_scale": self.lr_scale, "error": str(error)[:200]}
+    )
     warnings.warn(f"{error}: rolled back to step {self.step} ({found[0].name}), learning rates x{self.lr_scale:g}")
     return True

@@ -31,7 +31,9 @@ __all__ = ['RUNS', 'KEY_METRICS', 'FORWARDED', 'run_name', 'notebook_parameters'
 def run_name(notebook: str | Path, dataset: str = "", tag: str = "") -> str:
     "The stable name of a run: notebook[-dataset][-tag], with only letters, digits, '.', '_' and '-'."
     ds = [Path(str(dataset).rstrip("/")).name or str(dataset)] if dataset else []   # a comparison names no dataset
-    return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", p).strip("_") for p in [Path(notebook).stem, *ds, *([tag] if tag else [])])
+    return "-".join(
+        re.sub(r"[^A-Za-z0-9._]+", "_", p).strip("_") for p in [Path(notebook).stem, *ds, *([tag] if tag else [])]
+    )
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, str]:
@@ -49,7 +51,8 @@ def check_given(notebook: str | Path, params: dict) -> None:
     from gan_notes.experiment import check_named, check_value
     declared = pm.inspect_notebook(str(notebook))
     for k, v in params.items():
-        if k in declared and (kind := check_named(declared[k]["inferred_type_name"])) is not None: check_value(k, kind, v)
+        if k in declared and (kind := check_named(declared[k]["inferred_type_name"])) is not None:
+            check_value(k, kind, v)
 
 
 def literal(text: str, default: str | None = None):
@@ -82,7 +85,10 @@ def copy_notebooks(dest: str | Path, force: bool = False) -> list[Path]:
     dest = Path(dest)
     todo = experiment_notebooks()
     if clash := [p.name for p in todo if (dest / p.name).is_file() and (dest / p.name).read_bytes() != p.read_bytes()]:
-        if not force: raise FileExistsError(f"{dest} already holds other versions of {', '.join(clash)}: keep them, or use --force")
+        if not force:
+            raise FileExistsError(
+                f"{dest} already holds other versions of {', '.join(clash)}: keep them, or use --force"
+            )
     dest.mkdir(parents=True, exist_ok=True)
     return [Path(shutil.copyfile(p, dest / p.name)) for p in todo]
 
@@ -116,7 +122,11 @@ def run_files(run_dirs: list[str | Path]) -> list[tuple[dict, dict]]:
         except (OSError, ValueError): return {}
     out = []
     for d in map(Path, run_dirs):
-        below = [] if (d / "run.json").is_file() or not d.is_dir() else sorted(p for p in d.iterdir() if (p / "run.json").is_file())
+        below = (
+            []
+            if (d / "run.json").is_file() or not d.is_dir()
+            else sorted(p for p in d.iterdir() if (p / "run.json").is_file())
+        )
         out += [(read(s / "run.json"), read(s / "metrics.json")) for s in below or [d]]
     return out
 
@@ -190,7 +200,9 @@ def run(notebook: str | Path, datasets: list[str] = (), params: dict | None = No
     out_dir = params.pop("out_dir", None)
     takes = notebook_parameters(notebook)
     if unknown := sorted(set(params) - set(takes)):   # papermill would only warn, and the run would ignore them
-        raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; it has: {', '.join(takes)}")
+        raise ValueError(
+            f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; it has: {', '.join(takes)}"
+        )
     check_given(notebook, params)                     # bad values stop here, before any run starts
     dev = {"device": device} if "device" in takes else {}
     if seeds and "seed" not in takes: raise ValueError(f"{notebook.name} has no seed parameter: drop --seeds")
@@ -230,7 +242,11 @@ def run(notebook: str | Path, datasets: list[str] = (), params: dict | None = No
         recs.append(rec)
     write_gallery(results)
     if log:
-        for r in recs: log(f"{r['name']}: " + ("published in " + str(Path(results) / r["name"]) if r["ok"] else f"FAILED ({r['error']})"))
+        for r in recs:
+            log(
+                f"{r['name']}: "
+                + ("published in " + str(Path(results) / r["name"]) if r["ok"] else f"FAILED ({r['error']})")
+            )
     return recs
 
 # %% ../nbs/20_runner.ipynb #05b552d9
@@ -264,10 +280,13 @@ def record_report(report: str | Path, run_dirs: list = (), name: str | None = No
     nb = nbformat.read(str(report), as_version=4)
     meta = nb.metadata.get("papermill", {})
     params = meta.get("parameters") or injected_parameters(nb)
-    if not params: raise ValueError(f"{report} has no parameters injected by papermill: execute it with papermill first")
+    if not params:
+        raise ValueError(f"{report} has no parameters injected by papermill: execute it with papermill first")
     dirs = [Path(d) for d in run_dirs] or ([Path(params["out_dir"])] if params.get("out_dir") else [])
     if missing := [str(d) for d in dirs if not d.is_dir()]:
-        raise FileNotFoundError(f"run folder not found: {', '.join(missing)} (give the report's out_dir with --run-dir)")
+        raise FileNotFoundError(
+            f"run folder not found: {', '.join(missing)} (give the report's out_dir with --run-dir)"
+        )
     error = report_error(nb) or ("papermill recorded an exception" if meta.get("exception") else None)
     rec = make_record(name or report.stem, meta.get("input_path") or report, {"ok": error is None, "error": error}, dirs,
                       params, meta.get("duration"), "-")
@@ -283,7 +302,8 @@ def seed_list(text: str) -> list[int]:
     "--seeds: comma-separated non-negative integers."
     try: seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError: seeds = []
-    if not seeds or min(seeds) < 0: raise ValueError(f"seeds are non-negative integers separated by commas (0,1,2), got {text!r}")
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds are non-negative integers separated by commas (0,1,2), got {text!r}")
     return seeds
 
 
@@ -304,20 +324,38 @@ def parser():
     r.add_argument("notebook", help="an experiment notebook: train_wgan, nbs/train_dcgan.ipynb, ...")
     r.add_argument("--dataset", action="append", default=[],
                    help="a dataset name or folder (repeat for several); none for a notebook without a dataset parameter")
-    r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a notebook parameter")
+    r.add_argument(
+        "-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a notebook parameter"
+    )
     r.add_argument("--tag", default="", help="a suffix for the run names (a parameter set)")
     r.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     r.add_argument("--workers", type=int, default=1, help="runs side by side")
     r.add_argument("--seeds", type=seed_list, default=[], help="run each report once per seed (e.g. 0,1,2) and publish the mean and spread")
     r.add_argument("--results", help=f"where reports are published (default: {RESULTS} in a checkout, else results)")
-    r.add_argument("--runs", default=str(RUNS), help="where runs execute (checkpoints), one folder per run; -p out_dir DIR: a single run's folder")
-    r.add_argument("--nbs", default="nbs", help="where experiment notebooks are looked up by name first (then among those installed with gan_notes)")
-    rr = sub.add_parser("record", help="publish a report executed by papermill directly, with its record (before cleaning it)")
+    r.add_argument(
+        "--runs",
+        default=str(RUNS),
+        help="where runs execute (checkpoints), one folder per run; -p out_dir DIR: a single run's folder",
+    )
+    r.add_argument(
+        "--nbs",
+        default="nbs",
+        help="where experiment notebooks are looked up by name first (then among those installed with gan_notes)",
+    )
+    rr = sub.add_parser(
+        "record", help="publish a report executed by papermill directly, with its record (before cleaning it)"
+    )
     rr.add_argument("report", help="the executed notebook papermill wrote")
-    rr.add_argument("--run-dir", action="extend", nargs="+", default=[], help="its run folder(s); default: the out_dir it was given")
+    rr.add_argument(
+        "--run-dir", action="extend", nargs="+", default=[], help="its run folder(s); default: the out_dir it was given"
+    )
     rr.add_argument("--name", help="the name in the results folder (default: the report's file name)")
     rr.add_argument("--figure", action="extend", nargs="+", default=None, help="PNGs to publish (default: those atop its one run folder)")
-    rr.add_argument("--no-figures", action="store_true", help="publish no PNG file (images that may not be copied): the card shows the report's first figure")
+    rr.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="publish no PNG file (images that may not be copied): the card shows the report's first figure",
+    )
     rr.add_argument("--git", help="the revision the report was made at, when it is not HEAD (an older report)")
     rr.add_argument("--results", default=str(RESULTS))
     g = sub.add_parser("gallery", help="regenerate the gallery from the records")
@@ -326,12 +364,16 @@ def parser():
     c.add_argument("--nbs", default="nbs"); c.add_argument("--out", default="_site_check")
     c.add_argument("--no-execute", action="store_true", help="do not execute the chapters (check the reports only)")
     c.add_argument("--workers", type=int, default=2, help="chapters executed side by side")
-    c.add_argument("--write-outputs", action="store_true", help="executed chapters replace their sources (site builds only)")
+    c.add_argument(
+        "--write-outputs", action="store_true", help="executed chapters replace their sources (site builds only)"
+    )
     c.add_argument("--sidebar", action="store_true", help="regenerate nbs/sidebar.yml first")
     s = sub.add_parser("screenshots", help="PNGs of rendered pages (check-site's HTML) with headless Chromium")
     s.add_argument("pages", nargs="+", help="HTML files"); s.add_argument("--out", default="screenshots")
     for name, (_, what) in FORWARDED.items(): sub.add_parser(name, help=f"{what} (gan-notes {name} -h)")
-    n = sub.add_parser("notebooks", help="copy the experiment notebooks installed with gan_notes into a folder (for papermill)")
+    n = sub.add_parser(
+        "notebooks", help="copy the experiment notebooks installed with gan_notes into a folder (for papermill)"
+    )
     n.add_argument("dest", help="the folder (created if need be)")
     n.add_argument("--force", action="store_true", help="replace files of the same names that differ")
     d = sub.add_parser("api-docs", help="regenerate the API reference pages (nbs/api/) from the package's docstrings")
@@ -352,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"run": ("notebooks", "papermill"), "record": ("notebooks", "papermill"), "check-site": ("site", "nbdev"),
              "api-docs": ("site", "fastcore")}.get(a.cmd)
     if extra and importlib.util.find_spec(extra[1]) is None:
-        ap.exit(2, f"gan-notes {a.cmd} needs {extra[1]}, in the extra {extra[0]}: pip install 'gan_notes[{extra[0]}]'\n")
+        ap.exit(
+            2, f"gan-notes {a.cmd} needs {extra[1]}, in the extra {extra[0]}: pip install 'gan_notes[{extra[0]}]'\n"
+        )
     if a.cmd == "notebooks":
         for p in copy_notebooks(a.dest, a.force): print(p)
         print(f"run one with papermill: papermill {Path(a.dest) / 'train_dcgan.ipynb'} out.ipynb -p dataset sprites -p out_dir runs/x")
@@ -369,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.cmd == "record":
         rec = record_report(a.report, a.run_dir, a.name, a.results, [] if a.no_figures else a.figure, a.git)
-        print(f"{rec['name']}: published in {Path(a.results) / rec['name']}" + ("" if rec["ok"] else f" (FAILED: {rec['error']})"))
+        print(
+            f"{rec['name']}: published in {Path(a.results) / rec['name']}"
+            + ("" if rec["ok"] else f" (FAILED: {rec['error']})")
+        )
         return 0 if rec["ok"] else 1
     if a.cmd == "gallery":
         print(write_gallery(a.results)); return 0

@@ -38,7 +38,9 @@ class Refiner(nn.Module):
     def __init__(self, nc: int = 3, features: int = 64, blocks: int = 4):
         super().__init__()
         if nc < 1 or features < 1 or blocks < 0:
-            raise ValueError(f"need nc >= 1, features >= 1 and blocks >= 0, got nc={nc}, features={features}, blocks={blocks}")
+            raise ValueError(
+                f"need nc >= 1, features >= 1 and blocks >= 0, got nc={nc}, features={features}, blocks={blocks}"
+            )
         self.nc, self.features, self.n_blocks = nc, features, blocks
         self.stem = nn.Sequential(nn.Conv2d(nc, features, 3, 1, 1), nn.ReLU())   # features x H x W
         self.blocks = nn.Sequential(*[ResnetBlock(features) for _ in range(blocks)])  # features x H x W each
@@ -46,7 +48,9 @@ class Refiner(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.nc:
-            raise ValueError(f"the refiner takes a float batch N x {self.nc} x H x W in [-1, 1], got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"the refiner takes a float batch N x {self.nc} x H x W in [-1, 1], got shape {tuple(x.shape)}"
+            )
         return torch.tanh(self.head(self.blocks(self.stem(x))))                  # nc x H x W in (-1, 1)
 
 # %% ../nbs/15_simgan.ipynb #cbbce45a
@@ -105,7 +109,8 @@ class SelfRegularisation:
     def __init__(self, lam: float = 1.0, feature: str = "identity", pool: int = 4):
         if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
             raise ValueError(f"lam must be a number >= 0, got {lam!r}")
-        if feature not in self.FEATURES: raise ValueError(f"feature must be one of {', '.join(self.FEATURES)}, got {feature!r}")
+        if feature not in self.FEATURES:
+            raise ValueError(f"feature must be one of {', '.join(self.FEATURES)}, got {feature!r}")
         if not isinstance(pool, int) or pool < 1: raise ValueError(f"pool must be a positive integer, got {pool!r}")
         self.lam, self.feature, self.pool = float(lam), feature, pool
 
@@ -118,13 +123,18 @@ class SelfRegularisation:
     def l1(self, synthetic: torch.Tensor, refined: torch.Tensor) -> torch.Tensor:
         "mean |psi(refined) - psi(synthetic)| (unweighted)."
         if synthetic.shape != refined.shape:
-            raise ValueError(f"synthetic {tuple(synthetic.shape)} and refined {tuple(refined.shape)} images differ in shape")
+            raise ValueError(
+                f"synthetic {tuple(synthetic.shape)} and refined {tuple(refined.shape)} images differ in shape"
+            )
         return (self.psi(refined) - self.psi(synthetic)).abs().mean()
 
     def __call__(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return self.lam * self.l1(z, fake)   # (4), second term: lambda ||psi(R(x)) - psi(x)||_1, per entry of psi
 
-    def __repr__(self): return f"SelfRegularisation(lam={self.lam:g}, feature={self.feature!r}" + (f", pool={self.pool})" if self.feature == "pool" else ")")
+    def __repr__(self):
+        return f"SelfRegularisation(lam={self.lam:g}, feature={self.feature!r}" + (
+            f", pool={self.pool})" if self.feature == "pool" else ")"
+        )
 
 # %% ../nbs/15_simgan.ipynb #22b3d70e
 class HistoryBuffer:
@@ -146,7 +156,9 @@ class HistoryBuffer:
         "Check that `fakes` fit the stored images and keep those on the fakes' device (a run resumed elsewhere, say)."
         if self.images is None: return
         if self.images.shape[1:] != fakes.shape[1:]:
-            raise ValueError(f"the buffer holds images of shape {tuple(self.images.shape[1:])}, got {tuple(fakes.shape[1:])}")
+            raise ValueError(
+                f"the buffer holds images of shape {tuple(self.images.shape[1:])}, got {tuple(fakes.shape[1:])}"
+            )
         self.images = self.images.to(fakes.device)
 
     def push(self, fakes: torch.Tensor):
@@ -192,7 +204,8 @@ class HistoryBuffer:
         self.images = state["images"].to(device, copy=True) if state["images"] is not None else None   # ours to change
         self.added, self.served = int(state["added"]), int(state["served"])
 
-    def __repr__(self): return f"HistoryBuffer(capacity={self.capacity}, fraction={self.fraction:g}, holding {len(self)})"
+    def __repr__(self):
+        return f"HistoryBuffer(capacity={self.capacity}, fraction={self.fraction:g}, holding {len(self)})"
 
 # %% ../nbs/15_simgan.ipynb #19bae57a
 class SyntheticSource:
@@ -207,7 +220,9 @@ class SyntheticSource:
         device = torch.device(device)
         if device not in self._on: self._on[device] = self.data.images.to(device)
         # on the generator's device (a GPU generator: no host sync); without one on the CPU: the same draws on every device
-        idx = torch.randint(len(self.data), (n,), generator=generator, device=generator.device if generator is not None else "cpu")
+        idx = torch.randint(
+            len(self.data), (n,), generator=generator, device=generator.device if generator is not None else "cpu"
+        )
         return to_float(self._on[device][idx.to(device)])
 
     def __repr__(self): return f"SyntheticSource({self.data.name!r}, {len(self.data)} images)"
@@ -229,7 +244,9 @@ class RefinerAugment:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or not x.is_floating_point():
-            raise ValueError(f"RefinerAugment takes a float batch N x C x H x W, got {x.dtype} of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"RefinerAugment takes a float batch N x C x H x W, got {x.dtype} of shape {tuple(x.shape)}"
+            )
         return torch.cat([self.t(x[i:i + 1]) for i in range(len(x))])   # v2 draws one transform per call: one per image
 
     def __repr__(self): return f"RefinerAugment(shear={self.shear:g}, translate={self.translate:g}, flip={self.flip:g})"

@@ -127,7 +127,10 @@ def sort_images(classifier: ViewClassifier, data: ImageSet, out_dir: str | Path,
     with atomic_path(index) as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(INDEX_COLUMNS)
-        for r in rows: w.writerow([r["index"], r["file"], r["predicted"], f"{r['probability']:.9g}", int(r["kept"]), r["category"]])
+        for r in rows:
+            w.writerow(
+                [r["index"], r["file"], r["predicted"], f"{r['probability']:.9g}", int(r["kept"]), r["category"]]
+            )
     counts = {c: 0 for c in [*classes, UNKNOWN]}
     for r in rows: counts[r["category"]] += 1
     write_json({"dataset": data.name, "n_images": len(rows), "threshold": t, "classes": classes, "counts": counts,
@@ -154,7 +157,9 @@ def load_sorted(index_csv: str | Path, category: str, image_size: int = 64, data
         if data.files:                                       # match by path: any order, any image size
             where = {os.path.abspath(f): i for i, f in enumerate(data.files)}
             if (missing := [r["file"] for r in mine if r["file"] not in where]):
-                raise ValueError(f"{len(missing)} image(s) of the index are not in dataset {data.name!r}, e.g. {missing[0]}")
+                raise ValueError(
+                    f"{len(missing)} image(s) of the index are not in dataset {data.name!r}, e.g. {missing[0]}"
+                )
             idx = [where[r["file"]] for r in mine]
         else:
             if len(data) != len(rows):
@@ -172,7 +177,8 @@ def load_sorted(index_csv: str | Path, category: str, image_size: int = 64, data
         try: images.append(read_image(r["file"], image_size, fit=fit)); files.append(r["file"])
         except (OSError, ValueError, SyntaxError) as e: bad.append(f"{r['file']} ({type(e).__name__}: {e})")
     if bad: warnings.warn(f"skipped {len(bad)} unreadable file(s) of {category}: " + "; ".join(bad[:3]))
-    if not images: raise ValueError(f"none of the {len(mine)} files of {category!r} could be read: " + "; ".join(bad[:3]))
+    if not images:
+        raise ValueError(f"none of the {len(mine)} files of {category!r} could be read: " + "; ".join(bad[:3]))
     return ImageSet(torch.stack(images), torch.zeros(len(images), dtype=torch.long), [category], name, files, bad, meta)
 
 # %% ../nbs/16a_sorting.ipynb #e0308fc9

@@ -114,7 +114,8 @@ def render_sprites(modes: torch.Tensor, image_size: int = 32, seed: int = 0, spe
 def make_sprites(n: int = 10_000, image_size: int = 32, seed: int = 0, shapes: int = 4, colours: int = 6,
                  grid: int = 2) -> ImageSet:
     "The sprites dataset: `n` images, every mode equally often (as far as `n` allows), in random order."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
     spec = SpriteSpec(shapes, colours, grid)
     g = torch.Generator().manual_seed(seed)
     modes = (torch.arange(n) % spec.n_modes)[torch.randperm(n, generator=g)]

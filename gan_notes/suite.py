@@ -130,7 +130,9 @@ def claim_work(work: str | Path) -> Path:
     "Create the suite's folder, or check that an existing one is the suite's (its step folders are replaced)."
     work = Path(work)
     if work.exists() and any(work.iterdir()) and not (work / MARK).is_file():
-        raise ValueError(f"{work} is not empty and was not made by the suite: give --work a new folder (default {WORK})")
+        raise ValueError(
+            f"{work} is not empty and was not made by the suite: give --work a new folder (default {WORK})"
+        )
     for d in ("runs", "results", "logs"): (work / d).mkdir(parents=True, exist_ok=True)
     (work / MARK).touch()
     return work
@@ -254,7 +256,11 @@ def run_suite(work: str | Path = WORK, device: str = "cuda", smoke: bool = False
             state.set(s.name, status="skipped", error="the eyes dataset is not on this machine (--eyes-root, $GAN_NOTES_DATA/eyes "
                                                       "or ../shared/data/eyes); it may not be copied into the repository")
         elif budget_s and time.monotonic() - t0 + s.est_s > budget_s:
-            state.set(s.name, status="skipped", error=f"not started: its estimate ({s.est_s:.0f} s) would end after the budget ({budget_s:.0f} s)")
+            state.set(
+                s.name,
+                status="skipped",
+                error=f"not started: its estimate ({s.est_s:.0f} s) would end after the budget ({budget_s:.0f} s)",
+            )
         else:
             state.set(s.name, status="running")
             limit = 900 if smoke else 3 * s.est_s     # smoke steps take seconds; 900 s means one hangs
@@ -282,7 +288,8 @@ def step_files(work: str | Path, step: Step) -> list[tuple[int, Path, str]]:
     res, runs = work / "results" / step.name, work / "runs" / step.name
     def add(rank, f):
         arc = f.relative_to(work).as_posix()
-        if not SKIP.search(arc) and f.is_file() and not (step.private and IMAGES.search(arc)): out.append((rank, f, arc))
+        if not SKIP.search(arc) and f.is_file() and not (step.private and IMAGES.search(arc)):
+            out.append((rank, f, arc))
     add(0, work / "logs" / f"{step.name}.log")
     for f in sorted(res.glob("*")) if res.is_dir() else []:
         add(0 if f.suffix == ".json" else 1 if f.suffix == ".ipynb" else 2, f)
@@ -343,7 +350,9 @@ def pack(work: str | Path = WORK, out: str | Path | None = None, max_files: int 
     work = Path(work)
     out = Path(out) if out is not None else work / "pack"
     if max_files < 2: raise ValueError(f"max_files must be at least 2 (an archive and the summary), got {max_files}")
-    state = json.loads((work / "suite-state.json").read_text()) if (work / "suite-state.json").is_file() else {"steps": {}}
+    state = (
+        json.loads((work / "suite-state.json").read_text()) if (work / "suite-state.json").is_file() else {"steps": {}}
+    )
     steps = [Step(**{k: v for k, v in st.items() if k in Step.__dataclass_fields__}) for st in state["steps"].values()]
     out.mkdir(parents=True, exist_ok=True)
     # an earlier pack's
@@ -405,21 +414,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     in how long (`--budget`, `--jobs`)."""
     ap = argparse.ArgumentParser(prog="python -m gan_notes.suite",
                                  description="Run the published experiments at full scale on one device and pack the results into at most 8 files.")
-    ap.add_argument("--smoke", action="store_true", help="the same plan in smoke settings (GAN_NOTES_SMOKE=1) on the CPU: what CI runs")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the same plan in smoke settings (GAN_NOTES_SMOKE=1) on the CPU: what CI runs",
+    )
     ap.add_argument("--device", help="cuda, cuda:N or cpu (default: cuda; cpu with --smoke)")
     ap.add_argument("--only", default="", help="comma-separated step names or groups (default: all); see --plan")
     ap.add_argument("--work", default=str(WORK), help="where the steps run: runs/, results/, logs/")
     ap.add_argument("--out", help="where the packed files go (default: WORK/pack)")
     ap.add_argument("--jobs", type=int, help="steps side by side (default: 4 on CUDA, 1 otherwise)")
-    ap.add_argument("--budget", type=float, help="seconds: no step starts that would end after it (default 480 on CUDA, none with --smoke)")
-    ap.add_argument("--eyes-root", help="the eyes dataset's folder (default: $GAN_NOTES_DATA/eyes or ../shared/data/eyes)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        help="seconds: no step starts that would end after it (default 480 on CUDA, none with --smoke)",
+    )
+    ap.add_argument(
+        "--eyes-root", help="the eyes dataset's folder (default: $GAN_NOTES_DATA/eyes or ../shared/data/eyes)"
+    )
     ap.add_argument("--max-files", type=int, default=MAX_FILES, help="packed files at most (default 8)")
-    ap.add_argument("--max-mib", type=float, default=MAX_TOTAL_BYTES / MiB, help="MiB of packed files together at most (default 64)")
+    ap.add_argument(
+        "--max-mib", type=float, default=MAX_TOTAL_BYTES / MiB, help="MiB of packed files together at most (default 64)"
+    )
     ap.add_argument("--nbs", help="the experiment notebooks' folder (default: nbs)")
     ap.add_argument("--plan", action="store_true", help="print the plan and run nothing")
-    ap.add_argument("--pack-only", action="store_true", help="pack what an earlier (perhaps stopped) suite left in --work")
-    ap.add_argument("--wheels", metavar="DIR", help="download the wheels the GPU machine lacks into DIR and print the install line")
-    ap.add_argument("--python-version", default=DEVICE_PYTHON, help=f"the GPU machine's Python, for --wheels (default {DEVICE_PYTHON})")
+    ap.add_argument(
+        "--pack-only", action="store_true", help="pack what an earlier (perhaps stopped) suite left in --work"
+    )
+    ap.add_argument(
+        "--wheels", metavar="DIR", help="download the wheels the GPU machine lacks into DIR and print the install line"
+    )
+    ap.add_argument(
+        "--python-version",
+        default=DEVICE_PYTHON,
+        help=f"the GPU machine's Python, for --wheels (default {DEVICE_PYTHON})",
+    )
     a = ap.parse_args(argv)
     if a.jobs is not None and a.jobs < 1: ap.error(f"--jobs must be at least 1, got {a.jobs}")
     if a.max_files < 2: ap.error(f"--max-files must be at least 2, got {a.max_files}")

@@ -45,7 +45,8 @@ def _check_worker(rank: int, world_size: int, port: int, cfg: dict, out: str):
         first = {}
         for key, opt, net in (("D", tr.opt_d, tr.D), ("G", tr.opt_g, tr.G)):
             def keep(o, args, kwargs, key=key, names={id(p): n for n, p in net.named_parameters()}):
-                if key not in first: first[key] = {names[id(p)]: p.grad.clone() for g in o.param_groups for p in g["params"]}
+                if key not in first:
+                    first[key] = {names[id(p)]: p.grad.clone() for g in o.param_groups for p in g["params"]}
             opt.register_step_pre_hook(keep)                     # the averaged gradients, just before the first step
         tr.fit(cfg["steps"])
         if rank == 0:
@@ -96,7 +97,10 @@ def _initial(cfg: dict) -> dict:
     from gan_notes.core import seed_everything
     from gan_notes.dcgan import Discriminator, Generator
     seed_everything(cfg["seed"])
-    return {"G": Generator(cfg["image_size"], nz=16, ngf=8).state_dict(), "D": Discriminator(cfg["image_size"], ndf=8).state_dict()}
+    return {
+        "G": Generator(cfg["image_size"], nz=16, ngf=8).state_dict(),
+        "D": Discriminator(cfg["image_size"], ndf=8).state_dict(),
+    }
 
 # %% ../nbs/22a_testing.ipynb #srv0001
 import io

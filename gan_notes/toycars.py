@@ -360,7 +360,8 @@ def make_toycars(n: int = 10_000, image_size: int = 64, seed: int = 0, viewpoint
                  supersample: int = 2, shadow: bool = True) -> ToyCars:
     "The toycars dataset: `n` cars, viewpoints balanced, deterministic given `seed`."
     if n < 1: raise ValueError(f"n must be positive, got {n}")
-    if not 0 <= jitter < 22.5: raise ValueError(f"jitter must be in [0, 22.5) degrees so viewpoints stay apart, got {jitter}")
+    if not 0 <= jitter < 22.5:
+        raise ValueError(f"jitter must be in [0, 22.5) degrees so viewpoints stay apart, got {jitter}")
     chosen = select_viewpoints(viewpoints)
     rng = np.random.default_rng(seed)
     labels = (np.arange(n) % len(chosen))[rng.permutation(n)]

@@ -232,14 +232,17 @@ def render_toyeyes(n: int, image_size: int = 64, seed: int = 0, styles=STYLES) -
         p = random_eyes(BLOCK, torch.Generator().manual_seed(block_seed(seed, b)))
         clean = render_clean(p, image_size)
         if "clean" in styles: out["clean"].append((clean[:m] * 255).round().to(torch.uint8))
-        if "real" in styles: out["real"].append(webcam(clean, torch.Generator().manual_seed(block_seed(seed, b, 1)))[:m])
+        if "real" in styles:
+            out["real"].append(webcam(clean, torch.Generator().manual_seed(block_seed(seed, b, 1)))[:m])
         out["gaze"].append(torch.stack([p["yaw"], p["pitch"]], -1)[:m])
         out["iris"].append(iris_pixels(p, image_size)[:m])
     return {k: torch.cat(v) for k, v in out.items()}
 
 
 def _imageset(r: dict, style: str, seed: int) -> ImageSet:
-    return ImageSet(r[style], name=f"toyeyes-{style}", meta={"gaze": r["gaze"], "iris": r["iris"], "style": style, "seed": seed})
+    return ImageSet(
+        r[style], name=f"toyeyes-{style}", meta={"gaze": r["gaze"], "iris": r["iris"], "style": style, "seed": seed}
+    )
 
 
 @register_dataset("toyeyes", "built-in: procedural eye crops with known gaze (meta['gaze']: yaw, pitch in degrees); "

@@ -104,11 +104,16 @@ class Trainer(Resumable):
         make = lambda f, ps: f(ps) if f else torch.optim.Adam(ps, lr=lr, betas=betas)   # a factory, or Adam
         self.opt_g, self.opt_d = make(opt_g, self.G.parameters()), make(opt_d, self.D.parameters())
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.sample_every, self.checkpoint_every, self.keep_checkpoints = sample_every, checkpoint_every, keep_checkpoints
+        self.sample_every, self.checkpoint_every, self.keep_checkpoints = (
+            sample_every,
+            checkpoint_every,
+            keep_checkpoints,
+        )
         self.log_every, self.evaluate, self.eval_every = log_every, evaluate, eval_every
         self.params, self.may_change, self.progress = dict(params or {}), tuple(may_change), progress
         if ema is not None and not 0 < ema < 1: raise ValueError(f"ema must be a decay in (0, 1), got {ema!r}")
-        if on_nonfinite not in ("stop", "rollback"): raise ValueError(f"on_nonfinite must be 'stop' or 'rollback', got {on_nonfinite!r}")
+        if on_nonfinite not in ("stop", "rollback"):
+            raise ValueError(f"on_nonfinite must be 'stop' or 'rollback', got {on_nonfinite!r}")
         self.ema, self.on_nonfinite, self.max_rollbacks = ema, on_nonfinite, max_rollbacks
         self.lr_scale, self.rollbacks = 1.0, []   # learning rates are multiplied by lr_scale after each roll-back
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if ema else None
@@ -135,12 +140,15 @@ def _setup_devices(self: Trainer, device, batch_size: int, seed: int, amp, chann
     # under torchrun: join the process group; batches, noise and gradients are then shared out (distributed chapter)
     self.distributed = dist_.init_from_env(device) or dist_.world()[1] > 1
     self.rank, self.world = dist_.world()
-    if batch_size % self.world: raise ValueError(f"batch_size {batch_size} (the global batch) does not split into {self.world} processes")
+    if batch_size % self.world:
+        raise ValueError(f"batch_size {batch_size} (the global batch) does not split into {self.world} processes")
     seed_everything(seed + 1_000_003 * self.rank)   # per-process randomness (penalty, augmentation) is independent
     self.device = get_device(device)
     if amp not in (None, "bf16"): raise ValueError(f"amp must be None or 'bf16', got {amp!r}")
     if amp and self.device.type != "cuda":  # no bf16 units: measured 20-50x slower than fp32 on this course's CPU
-        raise ValueError(f"amp='bf16' is for CUDA devices; on {self.device.type} it is many times slower than fp32: leave amp=None")
+        raise ValueError(
+            f"amp='bf16' is for CUDA devices; on {self.device.type} it is many times slower than fp32: leave amp=None"
+        )
     self.amp = amp
     # ~10% faster steps on CPU too
     self.channels_last = self.device.type in ("cuda", "cpu") if channels_last is None else bool(channels_last)
@@ -151,7 +159,8 @@ def _setup_networks(self: Trainer, generator: nn.Module, critic: nn.Module):
     "Both networks on the device in the chosen layout; under torchrun every copy starts from rank 0's weights."
     self.G, self.D = generator.to(self.device), critic.to(self.device)
     if self.distributed:  # every copy starts from rank 0's weights; BatchNorm sees the global batch
-        for t in [*self.G.parameters(), *self.G.buffers(), *self.D.parameters(), *self.D.buffers()]: dist_.dist.broadcast(t.data, 0)
+        for t in [*self.G.parameters(), *self.G.buffers(), *self.D.parameters(), *self.D.buffers()]:
+            dist_.dist.broadcast(t.data, 0)
         self.G, self.D = dist_.global_batchnorm(self.G, self.device), dist_.global_batchnorm(self.D, self.device)
     fmt = torch.channels_last if self.channels_last else torch.contiguous_format
     self.G, self.D = self.G.to(memory_format=fmt), self.D.to(memory_format=fmt)
@@ -325,7 +334,9 @@ def set_data(self: Trainer, data: ImageSet) -> "Trainer":
     carry on."""
     old = self.data
     if data.images.shape[1:] != old.images.shape[1:]:
-        raise ValueError(f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(old.images.shape[1:])}")
+        raise ValueError(
+            f"the new real images are {tuple(data.images.shape[1:])}, the trainer's {tuple(old.images.shape[1:])}"
+        )
     if self.conditional and data.classes != old.classes:
         raise ValueError(f"a conditional trainer keeps its classes {old.classes}, the new data has {data.classes}")
     # a new permutation stream: seeded by the step, so a run that switches data at the same step repeats exactly
@@ -364,7 +375,9 @@ def fit(self: Trainer, steps: int, max_seconds: float | None = None) -> dict:
                 at = lambda every: every and (self.step % every == 0 or self.step == steps)
                 if at(self.log_every):
                     self._flush()
-                    bar.set_postfix(d=f"{self.history['d_loss'][-1]:.3f}", g=f"{self.history['g_loss'][-1]:.3f}", refresh=False)
+                    bar.set_postfix(
+                        d=f"{self.history['d_loss'][-1]:.3f}", g=f"{self.history['g_loss'][-1]:.3f}", refresh=False
+                    )
                 if at(self.sample_every): self.save_samples()
                 if self.evaluate and at(self.eval_every) and not self.rank:
                     lap()

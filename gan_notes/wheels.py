@@ -58,12 +58,17 @@ def wheel_names(python_version: str = DEVICE_PYTHON, packages=WHEELS, have=DEVIC
             r = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report",
                                 f"{tmp}/report.json", "--target", f"{tmp}/t", *_target(python_version), *packages],
                                capture_output=True, text=True)
-            if r.returncode: raise RuntimeError(f"pip could not resolve the wheels for Python {python_version}:\n{r.stderr[-2000:]}")
+            if r.returncode:
+                raise RuntimeError(f"pip could not resolve the wheels for Python {python_version}:\n{r.stderr[-2000:]}")
             items = json.loads(Path(tmp, "report.json").read_text())["install"]
         if not (more := unmet(items, python_version, have)): break
         packages += [m.split(";")[0] for m in more]
     else: raise RuntimeError(f"the wheels for Python {python_version} still lack {', '.join(more)}")
-    return sorted(f"{i['metadata']['name']}=={i['metadata']['version']}" for i in items if _norm(i["metadata"]["name"]) not in have)
+    return sorted(
+        f"{i['metadata']['name']}=={i['metadata']['version']}"
+        for i in items
+        if _norm(i["metadata"]["name"]) not in have
+    )
 
 
 def download_wheels(dest: str | Path = "wheels", python_version: str = DEVICE_PYTHON) -> list[Path]:
