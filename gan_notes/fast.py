@@ -5,6 +5,7 @@
 # %% ../nbs/10a_fast.ipynb #d5cdd3e3
 from __future__ import annotations
 
+import inspect
 import random
 
 import torch
@@ -19,6 +20,8 @@ from .catalogue import load_dataset
 from .dcgan import BCELoss, Discriminator, Generator
 from .metrics import swd
 from .train import NormalLatent, Trainer
+from .wgan import wgan_settings
+from .wgan_gp import wgan_gp_settings
 
 # %% auto #0
 __all__ = ['RECIPES', 'LOSSES', 'WGAN_RECIPES', 'QUALITY_FIGURES', 'PERCENT', 'HingeLoss', 'LeastSquaresLoss',
@@ -150,11 +153,17 @@ def dcgan_recipe(recipe: str = "fast", image_size: int = 32, nz: int = 100, **ov
     return {"G": G, "D": D, "loss": make_loss(s["loss"]), "trainer": trainer, "settings": s}
 
 # %% ../nbs/10a_fast.ipynb #wganrec
+def _defaults(settings) -> dict:
+    "A settings function's keyword defaults: the papers' values are written once, in their chapters (09, 10)."
+    return {k: p.default for k, p in inspect.signature(settings).parameters.items()}
+
+
+_gp, _clip = _defaults(wgan_gp_settings), _defaults(wgan_settings)
 WGAN_RECIPES = {
-    "wgan-gp": {"paper": dict(ngf=64, ndf=64, batch_size=64, n_critic=5, lr=1e-4, betas=(0.0, 0.9), ema=0.0),
+    "wgan-gp": {"paper": dict(ngf=64, ndf=64, batch_size=64, n_critic=_gp["n_critic"], lr=_gp["lr"], betas=_gp["betas"], ema=0.0),
                 "fast": dict(ngf=32, ndf=32, batch_size=64, n_critic=2, lr=1e-3, betas=(0.5, 0.9), ema=0.999)},
     # RMSprop: no betas
-    "wgan": {"paper": dict(ngf=64, ndf=64, batch_size=64, n_critic=5, lr=5e-5, betas=None, ema=0.0),
+    "wgan": {"paper": dict(ngf=64, ndf=64, batch_size=64, n_critic=_clip["n_critic"], lr=_clip["lr"], betas=None, ema=0.0),
              "fast": dict(ngf=32, ndf=32, batch_size=64, n_critic=5, lr=2e-4, betas=None, ema=0.999)},
 }
 
