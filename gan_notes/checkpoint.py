@@ -41,8 +41,10 @@ def load_checkpoint(path: str | Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "Weights only load failed" in str(e):  # the file is whole, but holds objects whose loading could run code
-            raise CheckpointError(f"checkpoint {str(path)!r} holds pickled Python objects, which could run code when "
-                                  "loaded: refused. gan_notes checkpoints hold only tensors and plain containers") from e
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} holds pickled Python objects, which could run code when "
+                "loaded: refused. gan_notes checkpoints hold only tensors and plain containers"
+            ) from e
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({type(e).__name__}: {e})") from e
     except Exception as e:  # truncation and corruption surface as many error types
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({type(e).__name__}: {e})") from e

@@ -67,8 +67,12 @@ class ConditionalGenerator(nn.Module):
         # every BatchNorm2d(ch) becomes ConditionalBatchNorm2d(ch, K); the transposed convolutions stay. For S = 32, ngf = g:
         #   z: nz x 1 x 1 -> ConvT(4, 1, 0) 4g x 4 x 4 -> CBN, ReLU -> ConvT(4, 2, 1) 2g x 8 x 8 -> CBN, ReLU
         #   -> ConvT 1g x 16 x 16 -> CBN, ReLU -> ConvT nc x 32 x 32 -> Tanh   (64 px: one more block, 128 px: two)
-        self.net = nn.ModuleList([ConditionalBatchNorm2d(m.num_features, n_classes) if isinstance(m, nn.BatchNorm2d) else m
-                                  for m in base.net])
+        self.net = nn.ModuleList(
+            [
+                ConditionalBatchNorm2d(m.num_features, n_classes) if isinstance(m, nn.BatchNorm2d) else m
+                for m in base.net
+            ]
+        )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         check_labels(y, len(z), self.n_classes)

@@ -170,8 +170,11 @@ def check_declared(injected: list[str], declared: list[str]) -> None:
     for name in injected:
         if name not in declared:
             close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
-            raise ValueError(f"this notebook has no parameter {name!r}" + (f": did you mean {close[0]!r}?" if close else "")
-                             + f" Its parameters: {', '.join(declared)}")
+            raise ValueError(
+                f"this notebook has no parameter {name!r}"
+                + (f": did you mean {close[0]!r}?" if close else "")
+                + f" Its parameters: {', '.join(declared)}"
+            )
 
 # %% ../nbs/04_experiment.ipynb #d0f6b8a4
 LOCK_NAME = ".lock"
@@ -206,9 +209,11 @@ def hold_out_dir(folder: str | Path, rank: int | None = None) -> Path:
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             h = _holder(fd); os.close(fd)
-            raise OutDirInUse(f"out_dir {folder} is in use by another run: pid {h.get('pid', '?')} on {h.get('host', '?')}, "
-                              f"started {h.get('started', '?')} (it holds {lock}; a Jupyter kernel holds it until it is shut down). "
-                              "Wait for that run to end or stop it, or give this run another out_dir") from None
+            raise OutDirInUse(
+                f"out_dir {folder} is in use by another run: pid {h.get('pid', '?')} on {h.get('host', '?')}, "
+                f"started {h.get('started', '?')} (it holds {lock}; a Jupyter kernel holds it until it is shut down). "
+                "Wait for that run to end or stop it, or give this run another out_dir"
+            ) from None
         except OSError as e:   # a file system without locks: run, but say that nothing guards the folder
             os.close(fd)
             warnings.warn(f"cannot lock {lock} ({e}): a second run into {folder} would not be stopped")

@@ -206,8 +206,9 @@ def view_classifier(dataset: str, image_size: int = 32):
     if key not in _VIEW_CLASSIFIERS:
         # the training that is scored stays as it was
         with torch.random.fork_rng():
-            _VIEW_CLASSIFIERS[key] = train_classifier(load_dataset(dataset, image_size=image_size), epochs=6, device="cpu",
-                                                      progress=False, junk=True)
+            _VIEW_CLASSIFIERS[key] = train_classifier(
+                load_dataset(dataset, image_size=image_size), epochs=6, device="cpu", progress=False, junk=True
+            )
     return _VIEW_CLASSIFIERS[key]
 
 

@@ -218,8 +218,10 @@ def card(rec: dict, results: str | Path = RESULTS) -> str:
         mets = "<br>".join([f"{k}: {_fmt(v)}" + (f" ± {_fmt(s[k + '_sd'])}" if isinstance(s.get(k + "_sd"), (int, float)) else "")
                             for k, v in s.items() if k != "seeds" and not k.endswith("_sd")][:MAX_CARD_NUMBERS]
                            + [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"] + ([mets] if mets else []))
-    return (f"::: {{.g-col-12 .g-col-md-6 .g-col-lg-4}}\n**[{rec['name']}]({rec['name']}/{rec['name']}.ipynb)**\n\n{img}"
-            f"{rec.get('dataset')}, {rec.get('device')}, {wall_time(rec)}<br>{mets}\n:::")
+    return (
+        f"::: {{.g-col-12 .g-col-md-6 .g-col-lg-4}}\n**[{rec['name']}]({rec['name']}/{rec['name']}.ipynb)**\n\n{img}"
+        f"{rec.get('dataset')}, {rec.get('device')}, {wall_time(rec)}<br>{mets}\n:::"
+    )
 
 
 def report_titles(results: str | Path = RESULTS) -> list[tuple[str, str]]:

@@ -112,8 +112,11 @@ def save_checkpoint(self: Resumable) -> Path | None:
     try: checkpoint.save_checkpoint(state, path)   # the file function (this method shares its name)
     except OSError as e:  # a full disk, say: atomic_path left the older checkpoints whole
         kept = checkpoint_files(self.out_dir)
-        raise OSError(e.errno, f"could not write checkpoint {path.name} ({e.strerror or e}); "
-                      + (f"the previous one, {kept[0].name}, is intact" if kept else "no earlier checkpoint exists")) from e
+        raise OSError(
+            e.errno,
+            f"could not write checkpoint {path.name} ({e.strerror or e}); "
+            + (f"the previous one, {kept[0].name}, is intact" if kept else "no earlier checkpoint exists"),
+        ) from e
     for old in checkpoint_files(self.out_dir)[self.keep_checkpoints:]: old.unlink()
     return path
 

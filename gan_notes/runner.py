@@ -317,13 +317,19 @@ FORWARDED = {"data": ("gan_notes.catalogue", "the datasets: list, info NAME, dow
 def parser():
     "The `gan-notes` command line's parser: the subcommands that are not another module's."
     import argparse
-    ap = argparse.ArgumentParser(prog="gan-notes",
-                                 description="gan_notes from the shell: run and publish experiments, the datasets, the benchmarks, the site.")
+    ap = argparse.ArgumentParser(
+        prog="gan-notes",
+        description="gan_notes from the shell: run and publish experiments, the datasets, the benchmarks, the site.",
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run an experiment notebook once per dataset and publish the reports")
     r.add_argument("notebook", help="an experiment notebook: train_wgan, nbs/train_dcgan.ipynb, ...")
-    r.add_argument("--dataset", action="append", default=[],
-                   help="a dataset name or folder (repeat for several); none for a notebook without a dataset parameter")
+    r.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="a dataset name or folder (repeat for several); none for a notebook without a dataset parameter",
+    )
     r.add_argument(
         "-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a notebook parameter"
     )
@@ -404,8 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "home":
         from gan_notes.site import write_home
         same = write_home(".", check=a.check)
-        print("nbs/index.ipynb says what README.md says" if same else "nbs/index.ipynb is stale: run gan-notes home" if a.check
-              else "nbs/index.ipynb written from README.md")
+        print(
+            "nbs/index.ipynb says what README.md says"
+            if same
+            else "nbs/index.ipynb is stale: run gan-notes home" if a.check else "nbs/index.ipynb written from README.md"
+        )
         return 0 if same or not a.check else 1
     if a.cmd == "api-docs":
         from gan_notes.site import write_api_pages

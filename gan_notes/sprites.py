@@ -58,8 +58,10 @@ class SpriteSpec:
 
     def check_size(self, image_size: int):
         if image_size // self.grid < _MIN_CELL_PX:
-            raise ValueError(f"sprites with a {self.grid} x {self.grid} grid need image_size >= {_MIN_CELL_PX * self.grid}, "
-                             f"got {image_size}: cells under {_MIN_CELL_PX} px are too small to tell the shapes apart")
+            raise ValueError(
+                f"sprites with a {self.grid} x {self.grid} grid need image_size >= {_MIN_CELL_PX * self.grid}, "
+                f"got {image_size}: cells under {_MIN_CELL_PX} px are too small to tell the shapes apart"
+            )
 
 
 SPRITES = SpriteSpec()              # the default: 96 modes

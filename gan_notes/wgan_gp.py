@@ -24,9 +24,11 @@ def check_no_batchnorm(critic: nn.Module):
     treats one by one."""
     for name, m in critic.named_modules():
         if isinstance(m, BATCH_NORMS):
-            raise ValueError(f"the critic has BatchNorm at {name or 'its top'!r} ({type(m).__name__}): the gradient penalty is "
-                             "per sample and BatchNorm mixes the samples of a batch; build the critic with another "
-                             "normalisation, e.g. Discriminator(..., norm='layer'), 'instance' or 'none'")
+            raise ValueError(
+                f"the critic has BatchNorm at {name or 'its top'!r} ({type(m).__name__}): the gradient penalty is "
+                "per sample and BatchNorm mixes the samples of a batch; build the critic with another "
+                "normalisation, e.g. Discriminator(..., norm='layer'), 'instance' or 'none'"
+            )
 
 
 def critic_grad_norms(critic: nn.Module, x: torch.Tensor, create_graph: bool = True, eps: float = 1e-12) -> torch.Tensor:
