@@ -333,6 +333,12 @@ def _find_or_fetch(name: str, root, download: bool, progress: bool = True) -> tu
     return root, found
 
 
+def _load_all(name: str, image_size: int, root, download: bool, progress: bool, **kw) -> ImageSet:
+    "A source that unpacks to one folder of images, loaded whole."
+    _, found = _find_or_fetch(name, root, download, progress)
+    return load_image_folder(found["all"], image_size, name=name, progress=progress, **kw)
+
+
 def _concat(sets: list[ImageSet], name: str, labels=None, classes=None) -> ImageSet:
     return ImageSet(torch.cat([s.images for s in sets]), labels=labels, classes=classes, name=name,
                     files=[f for s in sets for f in (s.files or [])], skipped=[f for s in sets for f in s.skipped],
@@ -363,8 +369,7 @@ def load_cars(image_size: int = 64, root: str | Path | None = None, download: bo
 def load_carconnection(image_size: int = 64, root: str | Path | None = None, download: bool = False,
                        progress: bool = True, **kw) -> ImageSet:
     "The Car Connection pictures; labels: body style (classes), `meta['cars']`: the parsed fields of each file name."
-    _, found = _find_or_fetch("carconnection", root, download, progress)
-    data = load_image_folder(found["all"], image_size, name="carconnection", progress=progress, **kw)
+    data = _load_all("carconnection", image_size, root, download, progress, **kw)
     cars = [parse_carconnection_name(f) for f in data.files]
     styles = sorted({c["body_style"] for c in cars if c})
     classes = styles + (["unknown"] if None in cars else [])
@@ -379,8 +384,7 @@ def load_carconnection(image_size: int = 64, root: str | Path | None = None, dow
 def load_anime(image_size: int = 64, root: str | Path | None = None, download: bool = False,
                progress: bool = True, **kw) -> ImageSet:
     "The anime faces of `images/`."
-    _, found = _find_or_fetch("anime", root, download, progress)
-    return load_image_folder(found["all"], image_size, name="anime", progress=progress, **kw)
+    return _load_all("anime", image_size, root, download, progress, **kw)
 
 
 EYE_DOMAINS = ["real", "synthetic"]
