@@ -5,6 +5,7 @@
 # %% ../nbs/22_distributed.ipynb #da7a28bd
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import sys
@@ -43,7 +44,13 @@ def init_from_env(device="auto", timeout_s: float = 1800) -> bool:
     gpu = torch.cuda.is_available() and (str(device) in ("auto", "cuda") or str(device).startswith("cuda"))
     if gpu: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))  # "cuda" then means this process's GPU
     dist.init_process_group("nccl" if gpu else "gloo", timeout=datetime.timedelta(seconds=timeout_s))
+    # left to the interpreter's exit, gloo's threads can be torn down while joinable: "terminate called" (SIGABRT)
+    atexit.register(_leave_group)
     return True
+
+
+def _leave_group() -> None:
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/22_distributed.ipynb #bb6acf6d
 def shard(x: torch.Tensor, rank: int | None = None, world_size: int | None = None) -> torch.Tensor:
