@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from .core import atomic_path, versions
-from .experiment import experiment_notebooks, merge_summaries, notebooks_folder, run_notebooks, write_summary
+from .experiment import (Seeds, experiment_notebooks, merge_summaries, notebooks_folder, run_notebooks,
+                                  write_summary)
 from .publish import RESULTS, publish, write_gallery   # publishing a run's report: chapter 20a
 
 RUNS = Path("runs")             # where runs execute (checkpoints, every grid); not committed
@@ -299,12 +300,8 @@ def record_report(report: str | Path, run_dirs: list = (), name: str | None = No
 
 # %% ../nbs/20_runner.ipynb #8b39d89e
 def seed_list(text: str) -> list[int]:
-    "--seeds: comma-separated non-negative integers."
-    try: seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError: seeds = []
-    if not seeds or min(seeds) < 0:
-        raise ValueError(f"seeds are non-negative integers separated by commas (0,1,2), got {text!r}")
-    return seeds
+    "--seeds: distinct non-negative integers separated by commas, by the experiments' own `Seeds` check."
+    return Seeds("--seeds", text)
 
 
 # subcommands that are another module's own command line, options and help included (`python -m` works for them too)
